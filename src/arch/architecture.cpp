@@ -1,0 +1,134 @@
+#include "arch/architecture.h"
+
+#include <sstream>
+#include <unordered_set>
+
+#include "core/device.h"
+#include "core/error.h"
+
+namespace uprez {
+
+namespace F = torch::nn::functional;
+
+namespace {
+
+int round_up_to_multiple(int value, int multiple) { return (value + multiple - 1) / multiple * multiple; }
+
+std::string shape_string(torch::IntArrayRef shape) {
+  std::ostringstream out;
+  out << "[";
+  for (size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
+  out << "]";
+  return out.str();
+}
+
+// spandrel's pad_tensor: extends the right/bottom edge by reflection as far as reflection reaches (size - 1
+// pixels), then by replicating the last row/column.
+torch::Tensor pad_right_bottom(torch::Tensor image, int pad_width, int pad_height) {
+  const int reflect_width = std::min<int>(pad_width, static_cast<int>(image.size(-1)) - 1);
+  const int reflect_height = std::min<int>(pad_height, static_cast<int>(image.size(-2)) - 1);
+  if (reflect_width > 0 || reflect_height > 0)
+    image = F::pad(image, F::PadFuncOptions({0, reflect_width, 0, reflect_height}).mode(torch::kReflect));
+  const int replicate_width = pad_width - reflect_width;
+  const int replicate_height = pad_height - reflect_height;
+  if (replicate_width > 0 || replicate_height > 0)
+    image = F::pad(image, F::PadFuncOptions({0, replicate_width, 0, replicate_height}).mode(torch::kReplicate));
+  return image;
+}
+
+// The first parameter (or buffer) of `network`: spandrel assumes a model lives on one device in one dtype.
+torch::Tensor first_tensor(const Network& network) {
+  const std::vector<torch::Tensor> parameters = network.parameters();
+  if (!parameters.empty()) return parameters.front();
+  const std::vector<torch::Tensor> buffers = network.buffers();
+  return buffers.empty() ? torch::Tensor() : buffers.front();
+}
+
+}  // namespace
+
+SizeRequirements::SizeRequirements(int minimum, int multiple_of, bool square)
+    : minimum(minimum), multiple_of(multiple_of), square(square) {
+  if (minimum < 0) throw Error("size requirements: minimum must be >= 0");
+  if (multiple_of < 1) throw Error("size requirements: multiple_of must be >= 1");
+  this->minimum = round_up_to_multiple(minimum, multiple_of);
+}
+
+std::pair<int, int> SizeRequirements::padding(int width, int height) const {
+  int padded_width = round_up_to_multiple(std::max(minimum, width), multiple_of);
+  int padded_height = round_up_to_multiple(std::max(minimum, height), multiple_of);
+  if (square) padded_width = padded_height = std::max(padded_width, padded_height);
+  return {padded_width - width, padded_height - height};
+}
+
+const char* to_string(Tiling tiling) {
+  switch (tiling) {
+    case Tiling::Supported: return "supported";
+    case Tiling::Discouraged: return "discouraged";
+    case Tiling::Internal: return "internal";
+  }
+  return "unknown";
+}
+
+const char* to_string(Purpose purpose) {
+  switch (purpose) {
+    case Purpose::SR: return "SR";
+    case Purpose::FaceSR: return "FaceSR";
+    case Purpose::Inpainting: return "Inpainting";
+    case Purpose::Restoration: return "Restoration";
+  }
+  return "unknown";
+}
+
+void Model::to(torch::Device device, torch::Dtype dtype) {
+  const bool supported = (dtype != torch::kFloat16 || info.supports_half) &&
+                         (dtype != torch::kBFloat16 || info.supports_bfloat16);
+  if (!supported) throw Error("dtype: " + info.architecture_id + " does not support " + dtype_name(dtype));
+  network->to(device, dtype);
+  network->eval();
+}
+
+torch::Device Model::device() const {
+  const torch::Tensor tensor = first_tensor(*network);
+  return tensor.defined() ? tensor.device() : torch::Device(torch::kCPU);
+}
+
+torch::Dtype Model::dtype() const {
+  const torch::Tensor tensor = first_tensor(*network);
+  return tensor.defined() ? tensor.scalar_type() : torch::kFloat32;
+}
+
+torch::Tensor Model::operator()(const torch::Tensor& input) const {
+  if (input.dim() != 4)
+    throw Error("model input must have 4 dimensions (1, C, H, W), got " + shape_string(input.sizes()));
+  // NoGradGuard rather than InferenceMode: the result may be updated in place by callers outside any guard.
+  torch::NoGradGuard no_grad;
+  const auto height = static_cast<int>(input.size(2));
+  const auto width = static_cast<int>(input.size(3));
+  const auto [pad_width, pad_height] = info.size_requirements.padding(width, height);
+  const bool padded = pad_width > 0 || pad_height > 0;
+
+  torch::Tensor image = input.to(device(), dtype());
+  if (padded) image = pad_right_bottom(image, pad_width, pad_height);
+  torch::Tensor output = network->forward(image).clamp_(0, 1);
+  if (padded) output = output.slice(2, 0, int64_t{height} * info.scale).slice(3, 0, int64_t{width} * info.scale);
+  return output;
+}
+
+void load_weights(torch::nn::Module& module, const StateDict& state) {
+  torch::NoGradGuard no_grad;
+  std::unordered_set<std::string> expected;
+  const auto copy_into = [&](const std::string& name, torch::Tensor& target) {
+    expected.insert(name);
+    const torch::Tensor& source = state.at(name);
+    if (!source.sizes().equals(target.sizes()))
+      throw Error("model weight \"" + name + "\" has shape " + shape_string(source.sizes()) + ", expected " +
+                  shape_string(target.sizes()));
+    target.copy_(source);
+  };
+  for (auto& parameter : module.named_parameters()) copy_into(parameter.key(), parameter.value());
+  for (auto& buffer : module.named_buffers()) copy_into(buffer.key(), buffer.value());
+  for (const std::string& key : state.keys())
+    if (expected.count(key) == 0) throw Error("model has an unexpected weight \"" + key + "\"");
+}
+
+}  // namespace uprez

@@ -1,0 +1,66 @@
+#include "arch/compact.h"
+
+#include "arch/common.h"
+
+namespace uprez {
+
+namespace {
+
+constexpr double kLeakyReluSlope = 0.1;
+
+torch::nn::AnyModule activation(const CompactOptions& options) {
+  return make_activation(options.act_type, kLeakyReluSlope, options.num_feat);
+}
+
+bool detect(const StateDict& state) { return state.has_all({"body.0.weight", "body.1.weight"}); }
+
+Model load(const StateDict& state) {
+  // body = [conv, act, (conv, act) * num_conv, conv]
+  const int last = sequence_length(state, "body") - 1;
+
+  CompactOptions options;
+  options.num_in_ch = static_cast<int>(state.dim("body.0.weight", 1));
+  options.num_feat = static_cast<int>(state.dim("body.0.weight", 0));
+  options.num_conv = (last - 2) / 2;
+  std::tie(options.upscale, options.num_out_ch) =
+      scale_and_output_channels(state.dim("body." + std::to_string(last) + ".bias", 0), options.num_in_ch);
+
+  ModelInfo info;
+  info.architecture_id = "Compact";
+  info.architecture_name = "RealESRGAN Compact";
+  info.purpose = purpose_for_scale(options.upscale);
+  info.tags = {std::to_string(options.num_feat) + "nf", std::to_string(options.num_conv) + "nc"};
+  info.scale = options.upscale;
+  info.input_channels = options.num_in_ch;
+  info.output_channels = options.num_out_ch;
+  info.hyperparameters = {
+      {"num_in_ch", options.num_in_ch}, {"num_out_ch", options.num_out_ch}, {"num_feat", options.num_feat},
+      {"num_conv", options.num_conv},   {"upscale", options.upscale},       {"act_type", options.act_type},
+  };
+  return assemble_model(std::move(info), std::make_shared<CompactNetwork>(options), state);
+}
+
+}  // namespace
+
+CompactNetwork::CompactNetwork(const CompactOptions& options)
+    : upscale_(options.upscale), upsampler_(torch::nn::PixelShuffleOptions(options.upscale)) {
+  body_->push_back(same_conv(options.num_in_ch, options.num_feat, 3));
+  body_->push_back(activation(options));
+  for (int i = 0; i < options.num_conv; ++i) {
+    body_->push_back(same_conv(options.num_feat, options.num_feat, 3));
+    body_->push_back(activation(options));
+  }
+  body_->push_back(same_conv(options.num_feat, options.num_out_ch * options.upscale * options.upscale, 3));
+  register_module("body", body_);
+  register_module("upsampler", upsampler_);
+}
+
+torch::Tensor CompactNetwork::forward(torch::Tensor x) {
+  torch::Tensor out = upsampler_->forward(body_->forward(x));
+  // The network learns the residual over the nearest-upscaled input.
+  return out.add_(upscale_nearest(x, upscale_));
+}
+
+const Architecture kCompactArchitecture = {"Compact", detect, load};
+
+}  // namespace uprez

@@ -1,0 +1,54 @@
+// uprez: upscale images with super-resolution models. Sub-commands follow dgenerate's command line.
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "processors/processor.h"
+
+namespace {
+
+void print_usage() {
+  std::cout << "uprez " UPREZ_VERSION " - make images larger and sharper\n\n"
+               "usage:\n"
+               "  uprez image-process INPUT... [-p URI...] [-o OUTPUT...] [options]\n"
+               "  uprez --sub-command image-process INPUT... [options]   (dgenerate spelling)\n"
+               "  uprez model-info MODEL_FILE...\n"
+               "  uprez --image-processor-help [PROCESSOR...]\n"
+               "  uprez --version\n\n"
+               "Run 'uprez image-process --help' for the options of image-process.\n";
+}
+
+int processor_help(const std::vector<std::string>& names) {
+  try {
+    if (names.empty()) std::cout << uprez::processor_help();
+    for (const std::string& name : names) std::cout << uprez::processor_help(name) << "\n";
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "uprez: error: " << uprez::one_line_message(e) << "\n";
+    return 1;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.size() >= 2 && (args[0] == "--sub-command" || args[0] == "-scm")) args.erase(args.begin());
+  if (args.empty() || args[0] == "-h" || args[0] == "--help") {
+    print_usage();
+    return args.empty() ? 1 : 0;
+  }
+  const std::string command = args[0];
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (command == "--version") {
+    std::cout << "uprez " UPREZ_VERSION "\n";
+    return 0;
+  }
+  if (command == "--image-processor-help") return processor_help(rest);
+  if (command == "image-process") return uprez::run_image_process(rest);
+  if (command == "model-info") return uprez::run_model_info(rest);
+  std::cerr << "uprez: error: unknown command \"" << command << "\" (see uprez --help)\n";
+  return 1;
+}

@@ -1,0 +1,87 @@
+#include "cli/output_plan.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/output_path.h"
+#include "image/image_io.h"
+
+namespace fs = std::filesystem;
+
+namespace uprez {
+
+std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
+  std::vector<std::string> files;
+  for (const std::string& input : inputs) {
+    std::error_code ec;
+    if (fs::is_directory(input, ec)) {
+      std::vector<std::string> found;
+      for (const auto& entry : fs::directory_iterator(input, ec))
+        if (entry.is_regular_file() && is_image_extension(entry.path().extension().string()))
+          found.push_back(entry.path().string());
+      if (found.empty()) throw Error(input + ": folder contains no supported image files");
+      std::sort(found.begin(), found.end());
+      files.insert(files.end(), found.begin(), found.end());
+    } else if (fs::is_regular_file(input, ec)) {
+      files.push_back(input);
+    } else {
+      throw Error(input + ": input file not found");
+    }
+  }
+  return files;
+}
+
+bool is_folder_spec(const std::string& path) {
+  std::error_code ec;
+  return !path.empty() && (path.back() == '/' || fs::is_directory(path, ec));
+}
+
+namespace {
+
+std::string processed_name(const std::string& input, size_t index) {
+  const fs::path p(input);
+  return p.stem().string() + "_processed_" + std::to_string(index + 1) + p.extension().string();
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  if (fs::exists(a, ec) && fs::exists(b, ec)) return fs::equivalent(a, b, ec);
+  return fs::weakly_canonical(a, ec) == fs::weakly_canonical(b, ec);
+}
+
+}  // namespace
+
+std::vector<PlannedOutput> plan_outputs(const std::vector<std::string>& inputs,
+                                        const std::vector<std::string>& outputs, bool overwrite) {
+  const bool one_folder = outputs.size() == 1 && is_folder_spec(outputs[0]);
+  if (!outputs.empty() && !one_folder && outputs.size() != inputs.size())
+    throw Error("--output: " + std::to_string(outputs.size()) + " outputs given for " +
+                std::to_string(inputs.size()) + " inputs (give one per input, or one folder ending in '/')");
+
+  std::vector<PlannedOutput> plan;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const std::string& input = inputs[i];
+    std::string output;
+    if (one_folder) {
+      output = (fs::path(outputs[0]) / processed_name(input, i)).string();
+    } else if (outputs.empty()) {
+      // Without -o the result goes beside the input; the input itself is never replaced.
+      output = (fs::path(input).parent_path() / processed_name(input, i)).string();
+    } else if (is_folder_spec(outputs[i])) {
+      output = (fs::path(outputs[i]) / processed_name(input, i)).string();
+    } else {
+      output = outputs[i];
+      if (same_file(output, input) && !overwrite)
+        output = (fs::path(input).parent_path() / processed_name(input, i)).string();
+    }
+    if (!is_image_extension(fs::path(output).extension().string()))
+      throw Error(output + ": unsupported output format \"" + fs::path(output).extension().string() +
+                  "\" (use .png, .jpg, .webp, .bmp or .tiff)");
+    if (!overwrite) output = avoid_existing_path(output);
+    plan.push_back({input, output});
+  }
+  return plan;
+}
+
+}  // namespace uprez

@@ -1,0 +1,56 @@
+#include "io/mapped_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace uprez {
+
+namespace {
+
+[[noreturn]] void fail_with_errno(const std::string& path, const char* what) {
+  throw Error(path + ": " + what + ": " + std::strerror(errno));
+}
+
+// Closes a file descriptor when leaving scope; the mapping stays valid after close.
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+MappedFile::MappedFile(const std::string& path) : path_(path) {
+  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) fail_with_errno(path, "cannot open the file");
+  struct stat info {};
+  if (::fstat(fd.get(), &info) != 0) fail_with_errno(path, "cannot read the file's size");
+  if (S_ISDIR(info.st_mode)) throw Error(path + ": is a directory, not a file");
+  if (!S_ISREG(info.st_mode)) throw Error(path + ": is not a regular file");
+  size_ = static_cast<size_t>(info.st_size);
+  if (size_ == 0) return;
+  void* mapping = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd.get(), 0);
+  if (mapping == MAP_FAILED) fail_with_errno(path, "cannot map the file into memory");
+  data_ = static_cast<const uint8_t*>(mapping);
+}
+
+MappedFile::~MappedFile() {
+  if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
+}
+
+}  // namespace uprez

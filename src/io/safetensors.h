@@ -1,0 +1,20 @@
+// Reads .safetensors files: an 8-byte little-endian header length, a JSON header naming each tensor's dtype,
+// shape and byte range, then the raw little-endian data, which is read from the memory-mapped file.
+#pragma once
+
+#include "io/byte_reader.h"
+#include "io/mapped_file.h"
+#include "io/state_dict.h"
+
+namespace uprez {
+
+// True when `file` (a whole file's bytes) starts like a safetensors file: a header length that fits the file,
+// followed by '{'.
+bool looks_like_safetensors(ByteView file);
+
+// All tensors of the file, in key order (as the safetensors library lists them), copied into CPU tensors of
+// their stored dtype. "__metadata__" is ignored. Throws Error("<path>: ...") for a malformed header, an
+// unsupported dtype, or a byte range that does not match its shape or lies outside the file.
+StateDict read_safetensors(const MappedFile& file);
+
+}  // namespace uprez

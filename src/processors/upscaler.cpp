@@ -1,0 +1,143 @@
+#include "processors/upscaler.h"
+
+#include <cmath>
+
+#include "arch/architecture.h"
+#include "core/device.h"
+#include "core/error.h"
+#include "image/resize.h"
+#include "io/model_file.h"
+#include "processors/image_upscale.h"
+#include "tiling/auto_tile.h"
+#include "tiling/tiler.h"
+
+namespace uprez {
+
+namespace {
+
+class UpscalerProcessor : public Processor {
+ public:
+  explicit UpscalerProcessor(const ProcessorArguments& args) : Processor(args), model_path_(args.text("model")) {
+    model_ = load_model(load_state_dict(model_path_), model_path_);
+    device_ = parse_device(device_name(), args.processor() + ": argument \"device\"");
+    dtype_ = parse_dtype(args.text("dtype"), args.processor() + ": argument \"dtype\"");
+    check_dtype(args);
+
+    if (args.is_auto("tile")) {
+      auto_tile_ = true;
+    } else {
+      tiles_.tile = static_cast<int>(args.integer("tile"));
+    }
+    tiles_.overlap = static_cast<int>(args.integer("overlap"));
+    tiles_.align = model_.info.size_requirements.multiple_of;
+    if (!auto_tile_) {
+      try {
+        validate_tile_options(tiles_);
+      } catch (const Error& e) {
+        throw Error(args.processor() + ": " + e.what());
+      }
+    }
+    force_tiling_ = args.flag("force-tiling");
+    scale_ = args.is_set("scale") ? args.number("scale") : model_.info.scale;
+    if (!(scale_ > 0) || scale_ > 64) args.fail("scale", "must be a number in (0, 64]");
+  }
+
+  std::string describe() const override {
+    return "upscaler(" + model_path_ + ", " + model_.info.architecture_id + " x" + std::to_string(model_.info.scale) + ")";
+  }
+
+ protected:
+  Image process(const Image& image, const ProgressCallback& progress) override {
+    if (!on_device_) {
+      model_.to(device_, dtype_);
+      on_device_ = true;
+    }
+    UpscaleModel upscale;
+    upscale.scale = model_.info.scale;
+    upscale.input_channels = model_.info.input_channels;
+    upscale.output_channels = model_.info.output_channels;
+    upscale.run = [this](const torch::Tensor& tile) { return model_(tile).to(torch::kCPU, torch::kFloat32); };
+
+    Image result = upscale_image(image, upscale, effective_tiles(), progress);
+    const int width = static_cast<int>(std::lround(image.width * scale_));
+    const int height = static_cast<int>(std::lround(image.height * scale_));
+    if (width == result.width && height == result.height) return result;
+    const ResizeFilter filter = width > result.width ? ResizeFilter::Lanczos : ResizeFilter::Area;
+    return resize_image(result, std::max(width, 1), std::max(height, 1), filter);
+  }
+
+  void offload() override {
+    model_.to(torch::kCPU, torch::kFloat32);
+    on_device_ = false;
+  }
+
+ private:
+  void check_dtype(const ProcessorArguments& args) const {
+    const ModelInfo& info = model_.info;
+    if (dtype_ == torch::kFloat16 && !info.supports_half)
+      args.fail("dtype", "float16 is not supported by the " + info.architecture_id + " architecture");
+    if (dtype_ == torch::kBFloat16 && !info.supports_bfloat16)
+      args.fail("dtype", "bfloat16 is not supported by the " + info.architecture_id + " architecture");
+    if (dtype_ == torch::kFloat16 && device_.is_cpu())
+      args.fail("dtype", "float16 needs a CUDA device; use float32 or bfloat16 on the CPU");
+  }
+
+  TileOptions effective_tiles() const {
+    const Tiling tiling = model_.info.tiling;
+    if (tiling == Tiling::Internal || (tiling == Tiling::Discouraged && !force_tiling_)) {
+      TileOptions untiled = tiles_;
+      untiled.tile = 0;
+      return untiled;
+    }
+    if (!auto_tile_) return tiles_;
+    TileOptions automatic = tiles_;
+    automatic.tile = auto_tile_size(bytes_per_input_pixel(), available_memory_bytes(device_),
+                                    model_.info.size_requirements.multiple_of);
+    if (automatic.overlap * 2 > automatic.tile) automatic.overlap = automatic.tile / 4;
+    return automatic;
+  }
+
+  // A rough working-set estimate: a few feature maps of the widest layer plus the upscaled output.
+  int64_t bytes_per_input_pixel() const {
+    int64_t widest = 1;
+    for (const torch::Tensor& p : model_.network->parameters())
+      if (p.dim() >= 2) widest = std::max<int64_t>(widest, p.size(0));
+    const int64_t element = dtype_ == torch::kFloat32 ? 4 : 2;
+    const int64_t scale2 = static_cast<int64_t>(model_.info.scale) * model_.info.scale;
+    return element * (4 * widest + 2 * scale2 * model_.info.output_channels) + 64;
+  }
+
+  std::string model_path_;
+  Model model_;
+  torch::Device device_ = torch::kCPU;
+  torch::Dtype dtype_ = torch::kFloat32;
+  TileOptions tiles_;
+  bool auto_tile_ = false;
+  bool force_tiling_ = false;
+  double scale_ = 1;
+  bool on_device_ = false;
+};
+
+}  // namespace
+
+ProcessorSpec upscaler_processor_spec() {
+  return {
+      "upscaler",
+      "Upscale with a PyTorch super-resolution model (ESRGAN, Compact, SPAN, ...; .pth/.pt/.ckpt/.safetensors), "
+      "architecture detected from the weights, tiled without seams.",
+      {
+          {"model", ArgumentType::Path, "", "Model file (.pth, .pt, .ckpt or .safetensors)."},
+          {"tile", ArgumentType::IntegerOrAuto, "512",
+           "Tile size in input pixels, divisible by 2; \"auto\" picks one from free memory; 0 disables tiling."},
+          {"overlap", ArgumentType::Integer, "32", "Overlap between tiles in input pixels, at most half the tile."},
+          {"scale", ArgumentType::Float, "",
+           "Output scale factor; when it differs from the model's, the result is resized (Lanczos/area).", true},
+          {"force-tiling", ArgumentType::Boolean, "false",
+           "Tile even architectures that discourage external tiling."},
+          {"dtype", ArgumentType::String, "float32", "Model dtype: float32, float16 (CUDA) or bfloat16."},
+      },
+      [](const ProcessorArguments& args) { return std::make_unique<UpscalerProcessor>(args); },
+  };
+}
+
+}  // namespace uprez
