@@ -1,13 +1,13 @@
-// BMP, parsed and written by hand: reads uncompressed 1/4/8-bit paletted (gray palettes give gray images),
-// 24-bit, and 16/32-bit with default or BITFIELDS masks (an all-zero 4th byte of plain 32-bit is no alpha), bottom-up
-// and top-down. Writes 8-bit gray-paletted (gray), 24-bit (RGB) or 32-bit BITMAPV4 with alpha (gray+alpha,
-// RGBA), 16-bit samples rounded to 8. No ICC profile either way.
+// BMP codec, parsed and written by hand (uncompressed files only, no ICC profile).
 #include <string>
 #include <vector>
 
 #include "core/error.h"
 #include "image/codecs.h"
 
+// Reads 1/4/8-bit paletted (a gray palette gives a gray image), 24-bit, and 16/32-bit with default or BITFIELDS
+// masks, bottom-up and top-down; plain 32-bit files whose fourth bytes are all zero have no alpha. Writes 8-bit
+// gray-paletted (gray), 24-bit (RGB) or 32-bit BITMAPV4 with alpha (gray+alpha, RGBA); 16-bit is rounded to 8.
 namespace uprez::codec {
 namespace {
 
@@ -54,8 +54,8 @@ Image decode_bmp(const uint8_t* data, size_t size) {
   const bool bitfields = compression == 3 || compression == 6;
   if (!(compression == 0 && (paletted || bpp == 16 || bpp == 24 || bpp == 32)) &&
       !(bitfields && (bpp == 16 || bpp == 32)))
-    fail("unsupported format (" + std::to_string(bpp) + " bits per pixel, compression " +
-         std::to_string(compression) + "); only uncompressed BMP is read");
+    fail("unsupported format (" + std::to_string(bpp) + " bits per pixel, compression " + std::to_string(compression) +
+         "); only uncompressed BMP is read");
 
   const uint64_t stride = (static_cast<uint64_t>(width) * bpp + 31) / 32 * 4;
   if (pixel_offset > size || stride * static_cast<uint64_t>(height) > size - pixel_offset)

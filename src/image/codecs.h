@@ -1,6 +1,4 @@
-// Internal interface between image_io.cpp and the per-format codecs (png/jpeg/webp/bmp/tiff_codec.cpp), plus
-// the few helpers they share. Decoders read a whole file held in memory; encoders write to an open stream.
-// Codecs throw Error with a message that does not name the file: image_io.cpp prefixes the path.
+// Internal interface between image_io.cpp and the per-format codecs, and the few helpers they share.
 #pragma once
 
 #include <cstddef>
@@ -12,6 +10,8 @@
 #include "image/image.h"
 #include "image/image_io.h"
 
+// Decoders read a whole file held in memory; encoders write to an open stream. Codecs throw Error with a
+// message that does not name the file: image_io.cpp prefixes the path.
 namespace uprez::codec {
 
 Image decode_png(const uint8_t* data, size_t size);

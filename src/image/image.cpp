@@ -13,8 +13,8 @@ Image::Image(int width_, int height_, int channels_, int bit_depth_)
     throw Error("unsupported bit depth " + std::to_string(bit_depth) + " (8 or 16)");
   if (!image_shape_ok(width, height, channels, bit_depth))
     throw Error("image size " + std::to_string(width) + "x" + std::to_string(height) + " with " +
-                std::to_string(channels) + " channel(s) at " + std::to_string(bit_depth) +
-                " bits is out of range (1-" + std::to_string(kMaxImageDimension) + " pixels per side, at most " +
+                std::to_string(channels) + " channel(s) at " + std::to_string(bit_depth) + " bits is out of range (1-" +
+                std::to_string(kMaxImageDimension) + " pixels per side, at most " +
                 std::to_string(kMaxImageBytes >> 30) + " GiB of samples)");
   data.assign(static_cast<size_t>(height) * row_bytes(), 0);
 }

@@ -34,21 +34,36 @@ bool starts_with(const uint8_t* bytes, size_t size, const char* magic, size_t le
 }
 
 const Format kFormats[] = {
-    {"PNG", {".png", nullptr}, [](const uint8_t* b, size_t n) { return starts_with(b, n, "\x89PNG\r\n\x1a\n", 8); },
-     codec::decode_png, codec::encode_png},
-    {"JPEG", {".jpg", ".jpeg"}, [](const uint8_t* b, size_t n) { return starts_with(b, n, "\xFF\xD8\xFF", 3); },
-     codec::decode_jpeg, codec::encode_jpeg},
-    {"WebP", {".webp", nullptr},
-     [](const uint8_t* b, size_t n) { return starts_with(b, n, "RIFF", 4) && n >= 12 && std::memcmp(b + 8, "WEBP", 4) == 0; },
-     codec::decode_webp, codec::encode_webp},
-    {"BMP", {".bmp", nullptr}, [](const uint8_t* b, size_t n) { return starts_with(b, n, "BM", 2); },
-     codec::decode_bmp, codec::encode_bmp},
-    {"TIFF", {".tif", ".tiff"},
+    {"PNG",
+     {".png", nullptr},
+     [](const uint8_t* b, size_t n) { return starts_with(b, n, "\x89PNG\r\n\x1a\n", 8); },
+     codec::decode_png,
+     codec::encode_png},
+    {"JPEG",
+     {".jpg", ".jpeg"},
+     [](const uint8_t* b, size_t n) { return starts_with(b, n, "\xFF\xD8\xFF", 3); },
+     codec::decode_jpeg,
+     codec::encode_jpeg},
+    {"WebP",
+     {".webp", nullptr},
+     [](const uint8_t* b, size_t n) {
+       return starts_with(b, n, "RIFF", 4) && n >= 12 && std::memcmp(b + 8, "WEBP", 4) == 0;
+     },
+     codec::decode_webp,
+     codec::encode_webp},
+    {"BMP",
+     {".bmp", nullptr},
+     [](const uint8_t* b, size_t n) { return starts_with(b, n, "BM", 2); },
+     codec::decode_bmp,
+     codec::encode_bmp},
+    {"TIFF",
+     {".tif", ".tiff"},
      [](const uint8_t* b, size_t n) {
        return starts_with(b, n, "II*\0", 4) || starts_with(b, n, "MM\0*", 4) ||  // classic TIFF
               starts_with(b, n, "II+\0", 4) || starts_with(b, n, "MM\0+", 4);    // BigTIFF
      },
-     codec::decode_tiff, codec::encode_tiff},
+     codec::decode_tiff,
+     codec::encode_tiff},
 };
 
 std::string lower(std::string text) {
@@ -74,7 +89,8 @@ std::vector<uint8_t> read_file(const std::string& path) {
   struct stat info;
   if (::fstat(fd, &info) != 0) throw Error(path + ": cannot read: " + system_error());
   if (!S_ISREG(info.st_mode)) throw Error(path + ": not a regular file");
-  if (static_cast<uint64_t>(info.st_size) > 2 * kMaxImageBytes) throw Error(path + ": file is too large to be an image uprez can read");
+  if (static_cast<uint64_t>(info.st_size) > 2 * kMaxImageBytes)
+    throw Error(path + ": file is too large to be an image uprez can read");
   std::vector<uint8_t> bytes(static_cast<size_t>(info.st_size));
   size_t done = 0;
   while (done < bytes.size()) {
@@ -118,8 +134,8 @@ int create_temporary(const std::filesystem::path& target, std::string& temp_path
 }
 
 void check_image(const Image& image) {
-  if (image.channels < 1 || image.channels > 4 || (image.bit_depth != 8 && image.bit_depth != 16) ||
-      image.width < 1 || image.height < 1 || image.data.size() != image.row_bytes() * image.height)
+  if (image.channels < 1 || image.channels > 4 || (image.bit_depth != 8 && image.bit_depth != 16) || image.width < 1 ||
+      image.height < 1 || image.data.size() != image.row_bytes() * image.height)
     throw Error("invalid image (" + std::to_string(image.width) + "x" + std::to_string(image.height) + ", " +
                 std::to_string(image.channels) + " channels, " + std::to_string(image.bit_depth) + " bits, " +
                 std::to_string(image.data.size()) + " bytes of samples)");

@@ -36,7 +36,8 @@ void to_planes(const Image& image, int first, int count, float* out) {
       const uint8_t* row = image.row(static_cast<int>(y));
       for (int c = 0; c < count; ++c) {
         float* dst = out + c * plane + y * width;
-        for (int64_t x = 0; x < width; ++x) dst[x] = static_cast<float>(load<Sample>(row, x * stride + first + c)) / max;
+        for (int64_t x = 0; x < width; ++x)
+          dst[x] = static_cast<float>(load<Sample>(row, x * stride + first + c)) / max;
       }
     }
   });

@@ -1,7 +1,4 @@
-// JPEG via libjpeg(-turbo): reads 8-bit gray, YCbCr/RGB and CMYK/YCCK (converted naively to RGB, profile
-// dropped), turns the pixels upright by the EXIF orientation, keeps the ICC profile. Writes 8-bit gray or RGB:
-// 16-bit samples are rounded to 8 bits and alpha is dropped (JPEG has none). Truncated data is an error.
-// libjpeg reports errors by longjmp: the setjmp frames below hold no C++ objects, so nothing leaks.
+// JPEG codec via libjpeg(-turbo), with EXIF orientation and ICC profiles.
 #include <cstdio>
 // clang-format off
 #include <jpeglib.h>
@@ -16,6 +13,10 @@
 #include "core/error.h"
 #include "image/codecs.h"
 
+// Reads 8-bit gray, YCbCr/RGB and CMYK/YCCK (converted naively to RGB, its profile dropped) and turns the pixels
+// upright by the EXIF orientation. Writes 8-bit gray or RGB: 16-bit samples are rounded to 8 bits and alpha is
+// dropped (JPEG has none); 4:4:4 chroma from quality 90 up. Truncated data is an error; damaged entropy data is
+// tolerated like viewers do. libjpeg reports errors by longjmp: the setjmp frames hold no C++ objects.
 namespace uprez::codec {
 namespace {
 
@@ -105,7 +106,8 @@ bool read_pixels(Decompressor& d, Image& image, JSAMPROW cmyk_row) {
     for (int x = 0; x < image.width; ++x) {
       const JSAMPLE* p = cmyk_row + 4 * x;
       const unsigned k = inverted ? p[3] : 255 - p[3];
-      for (int c = 0; c < 3; ++c) out[3 * x + c] = static_cast<uint8_t>(((inverted ? p[c] : 255 - p[c]) * k + 127) / 255);
+      for (int c = 0; c < 3; ++c)
+        out[3 * x + c] = static_cast<uint8_t>(((inverted ? p[c] : 255 - p[c]) * k + 127) / 255);
     }
   }
   jpeg_finish_decompress(cinfo);

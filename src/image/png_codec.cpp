@@ -1,7 +1,4 @@
-// PNG via libpng: every colour type and bit depth is read as 8- or 16-bit gray/gray+alpha/RGB/RGBA (palettes
-// and tRNS expanded, 1/2/4-bit gray widened to 8); written at the image's own channels and depth; iCCP kept
-// both ways, except a profile libpng rejects (malformed, or for the other colour model), which is left out.
-// libpng reports errors by longjmp: the setjmp frames below hold no C++ objects, so nothing leaks.
+// PNG codec via libpng: every colour type and bit depth in, the image's own channels and depth out.
 #include <png.h>
 
 #include <csetjmp>
@@ -12,6 +9,9 @@
 #include "image/codecs.h"
 #include "image/image_limits.h"
 
+// Reading expands palettes and tRNS to RGB(A)/gray+alpha and widens 1/2/4-bit gray to 8; 16-bit stays 16. iCCP is
+// kept both ways, except a profile libpng rejects (malformed, or for the other colour model), which is left out.
+// libpng reports errors by longjmp: the setjmp frames hold no C++ objects, so nothing leaks.
 namespace uprez::codec {
 namespace {
 
@@ -56,8 +56,8 @@ struct PngHandle {
 };
 
 // Reads the header and sets up the transforms; fills the shape of the decoded image. False on a libpng error.
-bool read_header(png_structp png, png_infop info, int& width, int& height, int& channels, int& depth,
-                 int& stored_bits, const char*& icc, uint32_t& icc_size) {
+bool read_header(png_structp png, png_infop info, int& width, int& height, int& channels, int& depth, int& stored_bits,
+                 const char*& icc, uint32_t& icc_size) {
   if (setjmp(png_jmpbuf(png))) return false;
   png_set_user_limits(png, kMaxImageDimension, kMaxImageDimension);
   png_read_info(png, info);

@@ -30,10 +30,10 @@ double keys_cubic(double x) {
 // For every output position of one axis, the run of consecutive input pixels it reads and their weights
 // (zero-padded to the longest run). The weights of each output position sum to 1.
 struct Taps {
-  int64_t width = 0;            // the longest run
-  std::vector<int64_t> start;   // first input index, per output position
-  std::vector<int64_t> count;   // run length, per output position
-  std::vector<double> weight;   // out_size * width
+  int64_t width = 0;           // the longest run
+  std::vector<int64_t> start;  // first input index, per output position
+  std::vector<int64_t> count;  // run length, per output position
+  std::vector<double> weight;  // out_size * width
 };
 
 Taps compute_taps(int64_t in_size, int64_t out_size, ResizeFilter filter) {
@@ -53,7 +53,8 @@ Taps compute_taps(int64_t in_size, int64_t out_size, ResizeFilter filter) {
       const double lo = i * scale, hi = (i + 1) * scale;
       first = std::min<int64_t>(static_cast<int64_t>(std::floor(lo)), in_size - 1);
       const int64_t end = std::max<int64_t>(first + 1, std::min<int64_t>(in_size, static_cast<int64_t>(std::ceil(hi))));
-      for (int64_t j = first; j < end; ++j) run.push_back(std::max(0.0, std::min(hi, j + 1.0) - std::max(lo, double(j))));
+      for (int64_t j = first; j < end; ++j)
+        run.push_back(std::max(0.0, std::min(hi, j + 1.0) - std::max(lo, double(j))));
     } else {
       // PIL's scheme: kernel centred on the output pixel's centre, stretched by the scale when shrinking,
       // clipped to the image.
@@ -61,7 +62,8 @@ Taps compute_taps(int64_t in_size, int64_t out_size, ResizeFilter filter) {
       const double stretch = std::max(scale, 1.0), support = (lanczos ? 3.0 : 2.0) * stretch;
       const double center = (i + 0.5) * scale;
       first = std::clamp<int64_t>(static_cast<int64_t>(std::floor(center - support + 0.5)), 0, in_size - 1);
-      const int64_t end = std::clamp<int64_t>(static_cast<int64_t>(std::floor(center + support + 0.5)), first + 1, in_size);
+      const int64_t end =
+          std::clamp<int64_t>(static_cast<int64_t>(std::floor(center + support + 0.5)), first + 1, in_size);
       for (int64_t j = first; j < end; ++j) {
         const double x = (j - center + 0.5) / stretch;
         run.push_back(lanczos ? lanczos3(x) : keys_cubic(x));
@@ -76,7 +78,8 @@ Taps compute_taps(int64_t in_size, int64_t out_size, ResizeFilter filter) {
     taps.width = std::max(taps.width, taps.count[i]);
   }
   taps.weight.assign(out_size * taps.width, 0.0);
-  for (int64_t i = 0; i < out_size; ++i) std::copy(runs[i].begin(), runs[i].end(), taps.weight.begin() + i * taps.width);
+  for (int64_t i = 0; i < out_size; ++i)
+    std::copy(runs[i].begin(), runs[i].end(), taps.weight.begin() + i * taps.width);
   return taps;
 }
 
@@ -126,13 +129,15 @@ torch::Tensor resize_axis_cpu(const torch::Tensor& input, int64_t dim, int64_t o
 // Other devices: one index_select and multiply-add per tap.
 torch::Tensor resize_axis_any(const torch::Tensor& x, int64_t dim, int64_t out_size, const Taps& taps) {
   const int64_t in_size = x.size(dim);
-  torch::Tensor weight = torch::from_blob(const_cast<double*>(taps.weight.data()), {out_size, taps.width}, torch::kFloat64)
-                             .to(x.device(), x.scalar_type());
+  torch::Tensor weight =
+      torch::from_blob(const_cast<double*>(taps.weight.data()), {out_size, taps.width}, torch::kFloat64)
+          .to(x.device(), x.scalar_type());
   if (dim == 2) weight = weight.unsqueeze(1);  // (out, 1, taps): broadcasts over the columns
   std::vector<int64_t> index(out_size);
   torch::Tensor result;
   for (int64_t k = 0; k < taps.width; ++k) {
-    for (int64_t o = 0; o < out_size; ++o) index[o] = std::min(taps.start[o] + k, in_size - 1);  // weight 0 past the run
+    for (int64_t o = 0; o < out_size; ++o)
+      index[o] = std::min(taps.start[o] + k, in_size - 1);  // weight 0 past the run
     const torch::Tensor idx = torch::tensor(index, torch::kLong).to(x.device());
     torch::Tensor term = x.index_select(dim, idx) * weight.select(-1, k);
     result = k == 0 ? term : result.add_(term);

@@ -1,8 +1,4 @@
-// TIFF via libtiff (first image of the file): 8/16-bit unsigned gray, gray+alpha, RGB and RGBA in contiguous
-// strips or tiles are read exactly (associated alpha is un-premultiplied, the Orientation tag applied); every
-// other layout libtiff understands (palette, YCbCr, CMYK, 1-bit, planar, ...) is read through TIFFRGBAImage
-// as 8-bit (alpha un-premultiplied, since TIFFRGBAImage premultiplies). Written Deflate-compressed with a horizontal predictor at the image's channels and depth. ICC
-// profiles are kept both ways. libtiff's messages never reach stderr: they become the Error's text.
+// TIFF codec via libtiff (first image of a file); libtiff's messages become the Error's text, never stderr.
 #include <tiffio.h>
 #include <unistd.h>
 
@@ -15,6 +11,10 @@
 #include "image/codecs.h"
 #include "image/image_limits.h"
 
+// 8/16-bit unsigned gray, gray+alpha, RGB and RGBA in contiguous strips or tiles are read exactly (associated
+// alpha un-premultiplied, the Orientation tag applied); every other layout libtiff understands (palette, YCbCr,
+// CMYK, 1-bit, planar, ...) is read as 8-bit through TIFFRGBAImage (whose premultiplied alpha is undone).
+// Written Deflate-compressed with a horizontal predictor at the image's channels and depth; ICC kept both ways.
 namespace uprez::codec {
 namespace {
 
@@ -82,14 +82,24 @@ T field(TIFF* tiff, uint32_t tag, T fallback) {
   return TIFFGetFieldDefaulted(tiff, tag, &value) ? value : fallback;
 }
 
-// Straight alpha from premultiplied ("associated") alpha, in place; `max` is 255 or 65535.
-template <typename Load, typename Store>
-void unpremultiply(Image& image, uint32_t max, Load load, Store store) {
+// Straight alpha from premultiplied ("associated") alpha, in place.
+template <typename Sample>
+void unpremultiply(Image& image) {
+  const uint32_t max = sizeof(Sample) == 1 ? 255 : 65535;
+  uint8_t* data = image.data.data();
+  auto load = [data](size_t i) {
+    Sample v;
+    std::memcpy(&v, data + i * sizeof(Sample), sizeof(Sample));
+    return uint32_t{v};
+  };
   const size_t pixels = static_cast<size_t>(image.width) * image.height, n = image.channels;
   for (size_t i = 0; i < pixels; ++i) {
     const uint32_t a = load(i * n + n - 1);
     if (a == 0 || a == max) continue;
-    for (size_t c = i * n; c < i * n + n - 1; ++c) store(c, std::min<uint32_t>(max, (load(c) * max + a / 2) / a));
+    for (size_t c = i * n; c < i * n + n - 1; ++c) {
+      const Sample v = static_cast<Sample>(std::min<uint32_t>(max, (load(c) * max + a / 2) / a));
+      std::memcpy(data + c * sizeof(Sample), &v, sizeof(Sample));
+    }
   }
 }
 
@@ -101,7 +111,8 @@ void read_direct(TIFF* tiff, Image& image, const TiffMessages& messages) {
       if (TIFFReadScanline(tiff, image.row(y), static_cast<uint32_t>(y), 0) < 0) fail("invalid TIFF", messages);
     return;
   }
-  const uint32_t tile_w = field<uint32_t>(tiff, TIFFTAG_TILEWIDTH, 0), tile_h = field<uint32_t>(tiff, TIFFTAG_TILELENGTH, 0);
+  const uint32_t tile_w = field<uint32_t>(tiff, TIFFTAG_TILEWIDTH, 0),
+                 tile_h = field<uint32_t>(tiff, TIFFTAG_TILELENGTH, 0);
   const tmsize_t tile_size = TIFFTileSize(tiff);
   if (tile_w == 0 || tile_h == 0 || tile_size <= 0 ||
       static_cast<uint64_t>(tile_size) < uint64_t{tile_w} * tile_h * pixel_bytes)
@@ -112,7 +123,8 @@ void read_direct(TIFF* tiff, Image& image, const TiffMessages& messages) {
       if (TIFFReadTile(tiff, tile.data(), tx, ty, 0, 0) < 0) fail("invalid TIFF", messages);
       const size_t bytes = std::min<size_t>(tile_w, image.width - tx) * pixel_bytes;
       for (uint32_t y = ty; y < std::min<uint32_t>(ty + tile_h, image.height); ++y)
-        std::memcpy(image.row(static_cast<int>(y)) + tx * pixel_bytes, tile.data() + (y - ty) * tile_w * pixel_bytes, bytes);
+        std::memcpy(image.row(static_cast<int>(y)) + tx * pixel_bytes, tile.data() + (y - ty) * tile_w * pixel_bytes,
+                    bytes);
     }
 }
 
@@ -140,17 +152,20 @@ Image decode_tiff(const uint8_t* data, size_t size) {
   TiffMessages messages;
   MemoryFile file{data, size};
   TIFF* tiff = open_tiff(messages, [&](TIFFOpenOptions* options) {
-    return TIFFClientOpenExt("input", "rm", &file, memory_read, memory_write, memory_seek, memory_close,
-                             memory_size, memory_map, memory_unmap, options);
+    return TIFFClientOpenExt("input", "rm", &file, memory_read, memory_write, memory_seek, memory_close, memory_size,
+                             memory_map, memory_unmap, options);
   });
   if (!tiff) fail("invalid TIFF", messages);
   Cleanup close_tiff([tiff] { TIFFClose(tiff); });
 
-  const uint32_t width = field<uint32_t>(tiff, TIFFTAG_IMAGEWIDTH, 0), height = field<uint32_t>(tiff, TIFFTAG_IMAGELENGTH, 0);
-  const uint16_t spp = field<uint16_t>(tiff, TIFFTAG_SAMPLESPERPIXEL, 1), bps = field<uint16_t>(tiff, TIFFTAG_BITSPERSAMPLE, 1);
+  const uint32_t width = field<uint32_t>(tiff, TIFFTAG_IMAGEWIDTH, 0),
+                 height = field<uint32_t>(tiff, TIFFTAG_IMAGELENGTH, 0);
+  const uint16_t spp = field<uint16_t>(tiff, TIFFTAG_SAMPLESPERPIXEL, 1),
+                 bps = field<uint16_t>(tiff, TIFFTAG_BITSPERSAMPLE, 1);
   const uint16_t planar = field<uint16_t>(tiff, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
   const uint16_t format = field<uint16_t>(tiff, TIFFTAG_SAMPLEFORMAT, SAMPLEFORMAT_UINT);
-  const uint16_t photometric = field<uint16_t>(tiff, TIFFTAG_PHOTOMETRIC, spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
+  const uint16_t photometric =
+      field<uint16_t>(tiff, TIFFTAG_PHOTOMETRIC, spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
   uint16_t extra_count = 0;
   uint16_t* extra_types = nullptr;
   TIFFGetFieldDefaulted(tiff, TIFFTAG_EXTRASAMPLES, &extra_count, &extra_types);
@@ -177,11 +192,8 @@ Image decode_tiff(const uint8_t* data, size_t size) {
   else read_rgba(tiff, image, messages);
   // TIFFRGBAImage always hands back premultiplied colour; the direct path does for associated alpha.
   if (alpha && (!direct || (extra_types && extra_types[0] == EXTRASAMPLE_ASSOCALPHA))) {
-    uint8_t* d = image.data.data();
-    if (depth == 8) unpremultiply(image, 255, [d](size_t i) { return uint32_t{d[i]}; },
-                                  [d](size_t i, uint32_t v) { d[i] = static_cast<uint8_t>(v); });
-    else unpremultiply(image, 65535, [d](size_t i) { return uint32_t{get_u16(d + 2 * i)}; },
-                       [d](size_t i, uint32_t v) { put_u16(d + 2 * i, static_cast<uint16_t>(v)); });
+    if (depth == 8) unpremultiply<uint8_t>(image);
+    else unpremultiply<uint16_t>(image);
   }
   const int orientation = field<uint16_t>(tiff, TIFFTAG_ORIENTATION, ORIENTATION_TOPLEFT);
   if (!direct || orientation == ORIENTATION_TOPLEFT) return image;  // TIFFRGBAImage has oriented it already
@@ -194,9 +206,8 @@ void encode_tiff(const Image& image, const ImageWriteOptions&, std::FILE* out) {
   const int fd = dup(fileno(out));
   if (fd < 0) throw Error("cannot write TIFF: out of file descriptors");
   const bool big = static_cast<uint64_t>(image.row_bytes()) * image.height > (uint64_t{1} << 31);
-  TIFF* tiff = open_tiff(messages, [&](TIFFOpenOptions* options) {
-    return TIFFFdOpenExt(fd, "output", big ? "w8" : "w", options);
-  });
+  TIFF* tiff = open_tiff(
+      messages, [&](TIFFOpenOptions* options) { return TIFFFdOpenExt(fd, "output", big ? "w8" : "w", options); });
   if (!tiff) {
     close(fd);
     fail("cannot write TIFF", messages);
@@ -213,7 +224,8 @@ void encode_tiff(const Image& image, const ImageWriteOptions&, std::FILE* out) {
   TIFFSetField(tiff, TIFFTAG_ORIENTATION, ORIENTATION_TOPLEFT);
   TIFFSetField(tiff, TIFFTAG_COMPRESSION, COMPRESSION_ADOBE_DEFLATE);
   TIFFSetField(tiff, TIFFTAG_PREDICTOR, PREDICTOR_HORIZONTAL);
-  TIFFSetField(tiff, TIFFTAG_ROWSPERSTRIP, static_cast<uint32_t>(std::max<size_t>(1, (size_t{1} << 18) / image.row_bytes())));
+  TIFFSetField(tiff, TIFFTAG_ROWSPERSTRIP,
+               static_cast<uint32_t>(std::max<size_t>(1, (size_t{1} << 18) / image.row_bytes())));
   if (image.has_alpha()) {
     const uint16_t kind = EXTRASAMPLE_UNASSALPHA;
     TIFFSetField(tiff, TIFFTAG_EXTRASAMPLES, 1, &kind);

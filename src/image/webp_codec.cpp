@@ -1,6 +1,4 @@
-// WebP via libwebp: reads still images and the first frame of animations (8-bit RGB, or RGBA when the file has
-// alpha) with their ICC profile; writes lossy (at the given quality) or lossless, 8-bit RGB/RGBA (gray is
-// replicated, 16-bit rounded to 8), ICC profile through WebPMux.
+// WebP codec via libwebp: still images and the first frame of animations, ICC profiles via demux/mux.
 #include <webp/decode.h>
 #include <webp/demux.h>
 #include <webp/encode.h>
@@ -11,6 +9,8 @@
 #include "core/error.h"
 #include "image/codecs.h"
 
+// Reads 8-bit RGB, or RGBA when the file has alpha. Writes lossy (at the given quality) or lossless 8-bit RGB/RGBA
+// (gray is replicated, 16-bit rounded to 8).
 namespace uprez::codec {
 namespace {
 

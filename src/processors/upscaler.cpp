@@ -1,6 +1,7 @@
 #include "processors/upscaler.h"
 
 #include <cmath>
+#include <numeric>
 
 #include "arch/architecture.h"
 #include "core/device.h"
@@ -58,7 +59,7 @@ class UpscalerProcessor : public Processor {
     upscale.output_channels = model_.info.output_channels;
     upscale.run = [this](const torch::Tensor& tile) { return model_(tile).to(torch::kCPU, torch::kFloat32); };
 
-    Image result = upscale_image(image, upscale, effective_tiles(), progress);
+    Image result = upscale_image(image, upscale, effective_tiles(image.width), progress);
     const int width = static_cast<int>(std::lround(image.width * scale_));
     const int height = static_cast<int>(std::lround(image.height * scale_));
     if (width == result.width && height == result.height) return result;
@@ -82,7 +83,7 @@ class UpscalerProcessor : public Processor {
       args.fail("dtype", "float16 needs a CUDA device; use float32 or bfloat16 on the CPU");
   }
 
-  TileOptions effective_tiles() const {
+  TileOptions effective_tiles(int image_width) const {
     const Tiling tiling = model_.info.tiling;
     if (tiling == Tiling::Internal || (tiling == Tiling::Discouraged && !force_tiling_)) {
       TileOptions untiled = tiles_;
@@ -91,8 +92,16 @@ class UpscalerProcessor : public Processor {
     }
     if (!auto_tile_) return tiles_;
     TileOptions automatic = tiles_;
-    automatic.tile = auto_tile_size(bytes_per_input_pixel(), available_memory_bytes(device_),
-                                    model_.info.size_requirements.multiple_of);
+    const int64_t available = available_memory_bytes(device_);
+    const int multiple = model_.info.size_requirements.multiple_of;
+    automatic.tile = auto_tile_size(bytes_per_input_pixel(), available, multiple);
+    // The tiler's float band spans the whole output width: keep it within a quarter of the memory too.
+    const int64_t scale = model_.info.scale;
+    const int64_t band_bytes_per_tile_row = 4 * model_.info.output_channels * scale * scale * int64_t(image_width);
+    const int64_t step = std::lcm<int64_t>(8, multiple);
+    while (automatic.tile > step && automatic.tile > 64 &&
+           band_bytes_per_tile_row * automatic.tile > available / 4)
+      automatic.tile -= step;
     if (automatic.overlap * 2 > automatic.tile) automatic.overlap = automatic.tile / 4;
     return automatic;
   }

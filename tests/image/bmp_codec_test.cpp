@@ -21,14 +21,16 @@ struct Bmp {
   uint16_t bpp = 24;
   uint32_t compression = 0;
   uint32_t colors_used = 0;
-  std::vector<uint32_t> palette;  // 0x00RRGGBB
-  std::vector<uint32_t> masks;    // written right after the header (or inside it, for larger headers)
+  std::vector<uint32_t> palette;           // 0x00RRGGBB
+  std::vector<uint32_t> masks;             // written right after the header (or inside it, for larger headers)
   std::vector<std::vector<uint8_t>> rows;  // file order, unpadded
 
   std::vector<uint8_t> bytes() const {
     std::vector<uint8_t> b;
     auto u16 = [&b](uint32_t v) { b.insert(b.end(), {uint8_t(v), uint8_t(v >> 8)}); };
-    auto u32 = [&b](uint32_t v) { b.insert(b.end(), {uint8_t(v), uint8_t(v >> 8), uint8_t(v >> 16), uint8_t(v >> 24)}); };
+    auto u32 = [&b](uint32_t v) {
+      b.insert(b.end(), {uint8_t(v), uint8_t(v >> 8), uint8_t(v >> 16), uint8_t(v >> 24)});
+    };
     const bool core = header_size == 12;
     const size_t entry = core ? 3 : 4;
     const size_t offset = 14 + header_size + (header_size == 40 ? masks.size() * 4 : 0) + palette.size() * entry;
@@ -77,7 +79,8 @@ TEST(BmpRead, EightBitColourPaletteBottomUp) {
   bmp.palette = {0x102030, 0x405060, 0x708090};
   bmp.colors_used = 3;
   bmp.rows = {{2, 1, 0}, {0, 1, 2}};  // bottom row first
-  expect_pixels(decode(bmp), {{16, 32, 48}, {64, 80, 96}, {112, 128, 144}, {112, 128, 144}, {64, 80, 96}, {16, 32, 48}});
+  expect_pixels(decode(bmp),
+                {{16, 32, 48}, {64, 80, 96}, {112, 128, 144}, {112, 128, 144}, {64, 80, 96}, {16, 32, 48}});
 }
 
 TEST(BmpRead, GrayPalettesGiveGrayImages) {
@@ -107,7 +110,8 @@ TEST(BmpRead, OutOfPaletteIndicesAreBlack) {
 TEST(BmpRead, TwentyFourBitTopDown) {
   Bmp bmp;
   bmp.width = 5, bmp.height = -2;
-  bmp.rows = {{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, {21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35}};
+  bmp.rows = {{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15},
+              {21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35}};
   const Image image = decode(bmp);
   ASSERT_EQ(image.channels, 3);
   EXPECT_EQ(sample(image, 0, 0, 0), 3u);  // BGR -> RGB

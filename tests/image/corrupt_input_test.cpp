@@ -53,9 +53,9 @@ TEST_P(CorruptInput, TruncatedFilesAreErrors) {
   const std::vector<uint8_t> bytes = valid_file(GetParam());
   const size_t n = bytes.size();
   const bool tiff = std::string(GetParam()) == ".tif";
-  for (size_t cut : {size_t{0}, size_t{1}, size_t{2}, size_t{3}, size_t{8}, size_t{12}, size_t{16}, size_t{24},
-                     size_t{33}, size_t{50}, size_t{64}, size_t{100}, size_t{200}, n / 4, n / 3, n / 2, 2 * n / 3,
-                     n - 16, n - 2, n - 1}) {
+  for (size_t cut : {size_t{0},  size_t{1},  size_t{2},  size_t{3},  size_t{8},   size_t{12},  size_t{16},
+                     size_t{24}, size_t{33}, size_t{50}, size_t{64}, size_t{100}, size_t{200}, n / 4,
+                     n / 3,      n / 2,      2 * n / 3,  n - 16,     n - 2,       n - 1}) {
     if (cut >= n) continue;
     const std::vector<uint8_t> cut_bytes(bytes.begin(), bytes.begin() + cut);
     if (!tiff || !tiff_tail_cut(bytes, cut)) {
@@ -90,7 +90,8 @@ TEST_P(CorruptInput, FlippedBytesGiveAnImageOrAnError) {
   int errors = 0;
   for (int i = 0; i < 300; ++i) {
     std::vector<uint8_t> damaged = bytes;
-    for (int flips = 1 + random() % 4; flips > 0; --flips) damaged[4 + random() % (damaged.size() - 4)] ^= 1u << (random() % 8);
+    for (int flips = 1 + random() % 4; flips > 0; --flips)
+      damaged[4 + random() % (damaged.size() - 4)] ^= 1u << (random() % 8);
     test::write_bytes(path, damaged);
     try {
       const Image image = read_image(path);
@@ -173,10 +174,12 @@ TEST(HugeDimensions, Tiff) {
   auto make = [](uint32_t width, uint32_t height, uint16_t compression) {
     std::vector<uint8_t> b = {'I', 'I', 42, 0, 8, 0, 0, 0};
     auto u16 = [&b](uint32_t v) { b.insert(b.end(), {uint8_t(v), uint8_t(v >> 8)}); };
-    auto u32 = [&b](uint32_t v) { b.insert(b.end(), {uint8_t(v), uint8_t(v >> 8), uint8_t(v >> 16), uint8_t(v >> 24)}); };
-    const uint32_t entries[][3] = {{256, 4, width}, {257, 4, height}, {258, 3, 8},   {259, 3, compression},
-                                   {262, 3, 2},     {273, 4, 200},    {277, 3, 3},   {278, 4, height},
-                                   {279, 4, 1000}};
+    auto u32 = [&b](uint32_t v) {
+      b.insert(b.end(), {uint8_t(v), uint8_t(v >> 8), uint8_t(v >> 16), uint8_t(v >> 24)});
+    };
+    const uint32_t entries[][3] = {{256, 4, width},       {257, 4, height}, {258, 3, 8},
+                                   {259, 3, compression}, {262, 3, 2},      {273, 4, 200},
+                                   {277, 3, 3},           {278, 4, height}, {279, 4, 1000}};
     u16(9);
     for (const auto& e : entries) u16(e[0]), u16(e[1]), u32(1), e[1] == 3 ? (u16(e[2]), u16(0)) : u32(e[2]);
     u32(0);

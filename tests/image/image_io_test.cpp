@@ -36,7 +36,8 @@ Image expected_as(const Image& image, int channels, int depth) {
       for (int c = 0; c < channels; ++c) {
         const bool alpha_out = (channels == 2 || channels == 4) && c == channels - 1;
         uint32_t v;
-        if (alpha_out) v = image.has_alpha() ? sample(image, x, y, image.channels - 1) : (image.bit_depth == 16 ? 65535 : 255);
+        if (alpha_out)
+          v = image.has_alpha() ? sample(image, x, y, image.channels - 1) : (image.bit_depth == 16 ? 65535 : 255);
         else v = sample(image, x, y, image.color_channels() == 1 ? 0 : c);
         if (image.bit_depth == 16 && depth == 8) v = (v * 255 + 32767) / 65535;
         test::set_sample(out, x, y, c, v);
@@ -76,10 +77,10 @@ TEST_P(LosslessRoundTrip, ValuesAreKept) {
 }
 
 const Case kLosslessCases[] = {
-    {".png", 1, 8},  {".png", 2, 8},  {".png", 3, 8},  {".png", 4, 8},  {".png", 1, 16},  {".png", 2, 16},
-    {".png", 3, 16}, {".png", 4, 16}, {".tif", 1, 8},  {".tif", 2, 8},  {".tif", 3, 8},   {".tif", 4, 8},
-    {".tif", 1, 16}, {".tif", 2, 16}, {".tif", 3, 16}, {".tif", 4, 16}, {".bmp", 1, 8},   {".bmp", 2, 8},
-    {".bmp", 3, 8},  {".bmp", 4, 8},  {".bmp", 1, 16}, {".bmp", 3, 16}, {".bmp", 4, 16},  {".webp", 1, 8},
+    {".png", 1, 8},  {".png", 2, 8},  {".png", 3, 8},  {".png", 4, 8},   {".png", 1, 16},  {".png", 2, 16},
+    {".png", 3, 16}, {".png", 4, 16}, {".tif", 1, 8},  {".tif", 2, 8},   {".tif", 3, 8},   {".tif", 4, 8},
+    {".tif", 1, 16}, {".tif", 2, 16}, {".tif", 3, 16}, {".tif", 4, 16},  {".bmp", 1, 8},   {".bmp", 2, 8},
+    {".bmp", 3, 8},  {".bmp", 4, 8},  {".bmp", 1, 16}, {".bmp", 3, 16},  {".bmp", 4, 16},  {".webp", 1, 8},
     {".webp", 2, 8}, {".webp", 3, 8}, {".webp", 4, 8}, {".webp", 3, 16}, {".webp", 4, 16},
 };
 

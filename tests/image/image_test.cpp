@@ -1,8 +1,9 @@
 // The Image constructor's validation and allocation.
+#include "image/image.h"
+
 #include <gtest/gtest.h>
 
 #include "core/error.h"
-#include "image/image.h"
 #include "image/image_limits.h"
 
 namespace uprez {

@@ -21,7 +21,7 @@ struct PngSpec {
   bool interlaced = false;
   std::vector<png_color> palette{};
   std::vector<png_byte> trans{};  // palette alpha entries
-  bool gray_key = false;        // tRNS gray colour key
+  bool gray_key = false;          // tRNS gray colour key
   png_uint_16 key = 0;
 };
 

@@ -63,7 +63,8 @@ TEST(Resize, AreaFractionalFactorUsesExactOverlaps) {
   EXPECT_DOUBLE_EQ(y[0][0][0][0].item<double>(), (3.0 + 0.5 * 6.0) / 1.5);
   EXPECT_DOUBLE_EQ(y[0][0][0][1].item<double>(), (0.5 * 6.0 + 12.0) / 1.5);
   // 2 -> 3 (enlarging): output 1 covers [2/3, 4/3): half of each input.
-  const torch::Tensor up = resize(torch::tensor({0.0, 9.0}, torch::kFloat64).view({1, 1, 1, 2}), 3, 1, ResizeFilter::Area);
+  const torch::Tensor up =
+      resize(torch::tensor({0.0, 9.0}, torch::kFloat64).view({1, 1, 1, 2}), 3, 1, ResizeFilter::Area);
   EXPECT_NEAR(up[0][0][0][0].item<double>(), 0.0, 1e-12);
   EXPECT_NEAR(up[0][0][0][1].item<double>(), 4.5, 1e-12);
   EXPECT_NEAR(up[0][0][0][2].item<double>(), 9.0, 1e-12);
@@ -95,10 +96,9 @@ void expect_near_pil(ResizeFilter filter, const Grid& pil) {
 }
 
 TEST(Resize, LanczosMatchesPil) {
-  expect_near_pil(ResizeFilter::Lanczos, {{78, 150, 138, 136, 105},
-                                          {171, 156, 144, 97, 120},
-                                          {128, 123, 99, 128, 113},
-                                          {122, 120, 113, 125, 122}});
+  expect_near_pil(
+      ResizeFilter::Lanczos,
+      {{78, 150, 138, 136, 105}, {171, 156, 144, 97, 120}, {128, 123, 99, 128, 113}, {122, 120, 113, 125, 122}});
   expect_near_pil(ResizeFilter::Lanczos, {{13, 75, 141, 203, 37, 68, 139},
                                           {75, 164, 215, 65, 160, 186, 48},
                                           {154, 177, 70, 187, 170, 197, 82},
@@ -126,10 +126,9 @@ TEST(Resize, LanczosMatchesPil) {
 }
 
 TEST(Resize, BicubicMatchesPil) {
-  expect_near_pil(ResizeFilter::Bicubic, {{81, 150, 139, 132, 105},
-                                          {168, 148, 147, 101, 114},
-                                          {129, 122, 101, 131, 112},
-                                          {123, 122, 113, 124, 121}});
+  expect_near_pil(
+      ResizeFilter::Bicubic,
+      {{81, 150, 139, 132, 105}, {168, 148, 147, 101, 114}, {129, 122, 101, 131, 112}, {123, 122, 113, 124, 121}});
   expect_near_pil(ResizeFilter::Bicubic,
                   {{0, 9, 35, 58, 81, 104, 125, 153, 188, 232, 211, 37, 0, 31, 52, 81, 116, 144, 159},
                    {21, 36, 66, 91, 122, 158, 194, 187, 124, 140, 152, 78, 68, 103, 138, 129, 78, 97, 119},
@@ -197,7 +196,8 @@ TEST(Resize, DeviceIndependentPathMatchesTheCpuLoops) {
 
 TEST(Resize, NonContiguousInput) {
   const torch::Tensor x = torch::rand({1, 9, 11, 3}).permute({0, 3, 1, 2});  // (1, 3, 9, 11), channels-last memory
-  EXPECT_TRUE(torch::allclose(resize(x, 5, 4, ResizeFilter::Lanczos), resize(x.contiguous(), 5, 4, ResizeFilter::Lanczos)));
+  EXPECT_TRUE(
+      torch::allclose(resize(x, 5, 4, ResizeFilter::Lanczos), resize(x.contiguous(), 5, 4, ResizeFilter::Lanczos)));
 }
 
 TEST(Resize, HalfPrecisionAndBadArguments) {

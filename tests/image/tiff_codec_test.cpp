@@ -155,7 +155,8 @@ TEST(TiffRead, OrientationTagIsApplied) {
     basic_tags(tiff, 3, 2, 1, 16, PHOTOMETRIC_MINISBLACK);
     TIFFSetField(tiff, TIFFTAG_ORIENTATION, ORIENTATION_RIGHTTOP);  // 6: rotate 90 clockwise to view
     for (uint32_t y = 0; y < 2; ++y) {
-      uint16_t row[3] = {static_cast<uint16_t>(y * 3 + 1), static_cast<uint16_t>(y * 3 + 2), static_cast<uint16_t>(y * 3 + 3)};
+      uint16_t row[3] = {static_cast<uint16_t>(y * 3 + 1), static_cast<uint16_t>(y * 3 + 2),
+                         static_cast<uint16_t>(y * 3 + 3)};
       TIFFWriteScanline(tiff, row, y, 0);
     }
   });
