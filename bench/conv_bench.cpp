@@ -202,7 +202,9 @@ int main(int argc, char** argv) {
       std::printf("conv 64->64 3x3 + PReLU\n");
       compare({{"torch NCHW", [&] { return torch::prelu(torch::conv2d(x, conv->weight, conv->bias, 1, 1), slopes); }},
                {"FastConv2d forward (NCHW in/out)", [&] { return conv->forward(x, PostOps().prelu(slopes)); }},
-               {"FastConv2d run (blocked)", [&] { return conv->run(map, PostOps().prelu(slopes)).data(); }}},
+               {"FastConv2d run (blocked)", [&] { return conv->run(map, PostOps().prelu(slopes)).data(); }},
+               {"FastConv2d run (blocked), no PReLU", [&] { return conv->run(map).data(); }},
+               {"FastConv2d run (blocked), fused ReLU", [&] { return conv->run(map, PostOps().relu()).data(); }}},
               repeats);
       const torch::Tensor reference = torch::conv2d(x.to(torch::kDouble), conv->weight.to(torch::kDouble),
                                                     conv->bias.to(torch::kDouble), 1, 1);

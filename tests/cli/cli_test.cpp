@@ -10,6 +10,7 @@
 
 #include "image/image_io.h"
 #include "support/fixtures.h"
+#include "io/safetensors_writer.h"
 #include "support/test_assets.h"
 
 using namespace uprez;
@@ -40,7 +41,7 @@ class Cli : public ::testing::Test {
   void SetUp() override {
     dir_ = test::temp_dir();
     model_ = dir_ + "/tiny-x2.safetensors";
-    test::write_safetensors(model_, test::tiny_compact_weights({2, 3, 8, 2}, 3));
+    write_safetensors(model_, test::tiny_compact_weights({2, 3, 8, 2}, 3), {});
     input_ = dir_ + "/in.png";
     write_image(test::synthetic_image(31, 20, 4, 8), input_);
   }

@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "processors/processor.h"
 #include "support/fixtures.h"
+#include "io/safetensors_writer.h"
 #include "support/test_assets.h"
 
 using namespace uprez;
@@ -22,7 +23,7 @@ class UpscalerProcessorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     model_ = test::temp_dir() + "/tiny.safetensors";
-    test::write_safetensors(model_, test::tiny_compact_weights({2, 3, 8, 2}, 7));
+    write_safetensors(model_, test::tiny_compact_weights({2, 3, 8, 2}, 7), {});
   }
   std::string model_;
 };

@@ -1,38 +1,10 @@
 #include "support/test_assets.h"
 
 #include <cmath>
-#include <fstream>
-#include <stdexcept>
 
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 namespace uprez::test {
-
-void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, torch::Tensor>>& tensors) {
-  nlohmann::json header = {{"__metadata__", {{"format", "pt"}}}};
-  std::vector<torch::Tensor> blobs;
-  int64_t offset = 0;
-  for (const auto& [name, tensor] : tensors) {
-    torch::Tensor data = tensor.contiguous().cpu();
-    if (data.scalar_type() != torch::kFloat16) data = data.to(torch::kFloat32);
-    const int64_t bytes = data.numel() * static_cast<int64_t>(data.element_size());
-    header[name] = {{"dtype", data.scalar_type() == torch::kFloat16 ? "F16" : "F32"},
-                    {"shape", data.sizes().vec()},
-                    {"data_offsets", {offset, offset + bytes}}};
-    offset += bytes;
-    blobs.push_back(data);
-  }
-  std::string text = header.dump();
-  text.append((8 - text.size() % 8) % 8, ' ');
-  const uint64_t length = text.size();
-  std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(&length), 8);
-  out.write(text.data(), static_cast<std::streamsize>(text.size()));
-  for (const torch::Tensor& blob : blobs)
-    out.write(static_cast<const char*>(blob.data_ptr()), static_cast<std::streamsize>(blob.numel() * blob.element_size()));
-  if (!out) throw std::runtime_error("cannot write " + path);
-}
 
 std::vector<std::pair<std::string, torch::Tensor>> tiny_compact_weights(const CompactShape& shape, uint64_t seed) {
   torch::manual_seed(seed);

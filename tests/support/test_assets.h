@@ -12,9 +12,6 @@
 
 namespace uprez::test {
 
-// Writes `tensors` as a safetensors file (float32 tensors stored as F32, float16 as F16).
-void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, torch::Tensor>>& tensors);
-
 struct CompactShape {
   int scale = 2;
   int channels = 3;  // input and output channels

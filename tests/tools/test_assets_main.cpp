@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "image/image_io.h"
+#include "io/safetensors_writer.h"
 #include "support/test_assets.h"
 
 int main(int argc, char** argv) {
@@ -20,7 +21,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     if (!model_path.empty())
-      uprez::test::write_safetensors(model_path, uprez::test::tiny_compact_weights(shape, 1234));
+      uprez::write_safetensors(model_path, uprez::test::tiny_compact_weights(shape, 1234), {});
     if (!image_path.empty()) uprez::write_image(uprez::test::synthetic_image(width, height, 3, 8), image_path);
   } catch (const std::exception& e) {
     std::cerr << "uprez-test-assets: error: " << e.what() << "\n";
