@@ -1,6 +1,7 @@
 #include "arch/compact.h"
 
 #include "arch/common.h"
+#include "arch/fast_conv.h"
 
 namespace uprez {
 
@@ -44,19 +45,28 @@ Model load(const StateDict& state) {
 
 CompactNetwork::CompactNetwork(const CompactOptions& options)
     : upscale_(options.upscale), upsampler_(torch::nn::PixelShuffleOptions(options.upscale)) {
-  body_->push_back(same_conv(options.num_in_ch, options.num_feat, 3));
+  body_->push_back(same_fast_conv(options.num_in_ch, options.num_feat, 3));
   body_->push_back(activation(options));
   for (int i = 0; i < options.num_conv; ++i) {
-    body_->push_back(same_conv(options.num_feat, options.num_feat, 3));
+    body_->push_back(same_fast_conv(options.num_feat, options.num_feat, 3));
     body_->push_back(activation(options));
   }
-  body_->push_back(same_conv(options.num_feat, options.num_out_ch * options.upscale * options.upscale, 3));
+  body_->push_back(same_fast_conv(options.num_feat, options.num_out_ch * options.upscale * options.upscale, 3));
   register_module("body", body_);
   register_module("upsampler", upsampler_);
 }
 
 torch::Tensor CompactNetwork::forward(torch::Tensor x) {
-  torch::Tensor out = upsampler_->forward(body_->forward(x));
+  // Each convolution runs with its activation fused, and the features stay in oneDNN's layout in between.
+  FeatureMap features(x);
+  const size_t last = body_->size() - 1;
+  for (size_t i = 0; i < last; i += 2) {
+    PostOps activation;
+    append_activation(activation, *body_->ptr(i + 1));
+    features = body_->at<FastConv2dImpl>(i).run(features, activation);
+  }
+  features = body_->at<FastConv2dImpl>(last).run(features);
+  torch::Tensor out = upsampler_->forward(features.to_tensor());
   // The network learns the residual over the nearest-upscaled input.
   return out.add_(upscale_nearest(x, upscale_));
 }

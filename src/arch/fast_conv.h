@@ -77,7 +77,8 @@ class FeatureMap {
 
 // What happens to a convolution's output, in the order the calls list it, e.g.
 // PostOps().leaky_relu(0.2), PostOps().prelu(slopes), PostOps().scale(0.2).add(x).
-// Fused into the oneDNN convolution where oneDNN supports it, else applied in one extra pass over the output.
+// Fused into the oneDNN convolution where oneDNN supports it (Winograd: relu and add; direct: all but PReLU), else
+// applied in place right after it (LibTorch's element-wise kernels, oneDNN's PReLU primitive).
 class PostOps {
  public:
   enum class Kind { Scale, Relu, LeakyRelu, PRelu, Add };
@@ -105,9 +106,12 @@ class PostOps {
 };
 
 // A drop-in replacement for torch::nn::Conv2d in inference code: the same options, parameters registered as
-// "weight" and "bias" (so state-dict names match), the same results (Winograd rounds differently: about 1e-6
-// relative), plus optional post-operations and the FeatureMap path. Weights are reordered once into oneDNN's
-// format (again after they change: keyed on data pointer and version) and primitives are cached per input shape.
+// "weight" and "bias" (so state-dict names match), the same results (Winograd rounds differently: about 1e-6 of
+// the output's magnitude per layer), plus optional post-operations and the FeatureMap path. oneDNN runs only
+// without autograd (NoGradGuard / InferenceMode, as Model runs networks), with at::get_num_threads() threads (the
+// same OpenMP runtime). Weights are reordered once into oneDNN's format (again after they change: keyed on data
+// pointer and version; parameters created inside InferenceMode have no version, so replace rather than modify
+// them in place) and primitives are cached per input shape and post-ops.
 class FastConv2dImpl : public torch::nn::Cloneable<FastConv2dImpl> {
  public:
   FastConv2dImpl(int64_t in_channels, int64_t out_channels, int64_t kernel_size, int64_t stride = 1,
