@@ -338,17 +338,28 @@ torch::Tensor PostOps::apply(torch::Tensor y) const {
 
 namespace {
 
+// One oneDNN convolution over input channels [first_channel, first_channel + channels).
+struct Part {
+  dnnl::convolution_forward primitive;
+  memory::desc source_desc;  // what it reads
+  memory::desc weights_desc;  // oneDNN's preferred weights layout
+  memory::desc scratchpad_desc;
+  int64_t first_channel = 0;
+  int64_t channels = 0;
+};
+
+// How one input shape with one list of post-ops runs. Usually one part; Winograd convolutions whose transform
+// buffers would be huge (oneDNN picks a whole-image variant for large ic * oc: 150 MiB of scratchpad at 256x256
+// for 192->64, 2.3 GiB at 1024x1024) are split along input channels instead, each part accumulating into the
+// output with a sum post-op; that is also faster.
 struct Plan {
   bool use_torch = false;
-  dnnl::convolution_forward primitive;
-  memory::desc source_desc;   // what the convolution reads
-  memory::desc weights_desc;  // oneDNN's preferred weights layout
+  std::vector<Part> parts;
   memory::desc bias_desc;
   memory::desc output_desc;   // nChw16c
-  memory::desc scratchpad_desc;
   int convert_source = 0;     // 0: read the input as it is; 1: to blocked first; 2: to NCHW first
   bool scale_folded = false;  // ops[0] is Scale and went into the weights and bias
-  size_t fused = 0;           // ops fused into the primitive, after the folded scale
+  size_t fused = 0;           // ops fused into the primitives, after the folded scale
   int sum_op = -1;            // index of the fused Add (its residual pre-fills the output)
   std::string implementation;
 };
@@ -356,9 +367,14 @@ struct Plan {
 struct PreparedWeights {
   memory::desc desc;
   double scale = 1;
+  int64_t first_channel = 0;
+  int64_t channels = 0;
   dnnl::memory weights;
   torch::Tensor scaled_bias;
 };
+
+// Winograd scratchpads above this are avoided by splitting the input channels (the tiled variant needs ~8 MiB).
+constexpr size_t kMaxWinogradScratchpad = size_t{32} << 20;
 
 }  // namespace
 
@@ -531,7 +547,7 @@ FeatureMap FastConv2dImpl::run_fast(const FeatureMap& x, const FeatureMap* out, 
   }
 
   std::shared_ptr<Plan> plan;
-  std::shared_ptr<PreparedWeights> prepared;
+  std::vector<std::shared_ptr<PreparedWeights>> prepared;  // per part
   {
     std::lock_guard<std::mutex> lock(state_->mutex);
     State& state = *state_;
@@ -553,7 +569,8 @@ FeatureMap FastConv2dImpl::run_fast(const FeatureMap& x, const FeatureMap* out, 
       plan = std::make_shared<Plan>();
       plan->use_torch = true;
       plan->implementation = "torch";
-      const int64_t padding_bottom = (out_height - 1) * stride[0] + dilation[0] * (kernel[0] - 1) + 1 - height - padding[0];
+      const int64_t padding_bottom =
+          (out_height - 1) * stride[0] + dilation[0] * (kernel[0] - 1) + 1 - height - padding[0];
       const int64_t padding_right = (out_width - 1) * stride[1] + dilation[1] * (kernel[1] - 1) + 1 - width - padding[2];
       const size_t first = !ops.empty() && ops[0].kind == PostOps::Kind::Scale ? 1 : 0;
       // The longest run of ops oneDNN can express as post-ops (PReLU: oneDNN 2.6 has only a reference
@@ -567,29 +584,54 @@ FeatureMap FastConv2dImpl::run_fast(const FeatureMap& x, const FeatureMap* out, 
         ++fusable;
       }
       const memory::desc output_desc = blocked_desc(n, out_channels, out_height, out_width);
-      const memory::desc weights_any =
-          groups == 1 ? memory::desc({out_channels, in_channels, kernel[0], kernel[1]}, Dt::f32, Tag::any)
-                      : memory::desc({groups, out_channels / groups, in_channels / groups, kernel[0], kernel[1]},
-                                     Dt::f32, Tag::any);
       const memory::desc bias_desc = bias.defined() ? memory::desc({out_channels}, Dt::f32, Tag::x) : memory::desc();
-      const memory::desc as_blocked = blocked_desc(n, in_channels, height, width);
       const memory::desc as_nchw({n, in_channels, height, width}, Dt::f32, Tag::nchw);
+
+      // A primitive descriptor over `channels` input channels, or none (unsupported, or a reference
+      // implementation: orders of magnitude slower than LibTorch).
+      auto describe = [&](dnnl::algorithm algorithm, const memory::desc& conv_source, int64_t channels,
+                          const dnnl::post_ops& post_ops, bool with_bias) -> std::unique_ptr<dnnl::convolution_forward::primitive_desc> {
+        const memory::desc weights_any =
+            groups == 1 ? memory::desc({out_channels, channels, kernel[0], kernel[1]}, Dt::f32, Tag::any)
+                        : memory::desc({groups, out_channels / groups, channels / groups, kernel[0], kernel[1]},
+                                       Dt::f32, Tag::any);
+        dnnl::primitive_attr attr;
+        attr.set_post_ops(post_ops);
+        attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+        try {
+          const dnnl::convolution_forward::desc desc(
+              dnnl::prop_kind::forward_inference, algorithm, conv_source, weights_any,
+              with_bias ? bias_desc : memory::desc(), output_desc, {stride[0], stride[1]},
+              {dilation[0] - 1, dilation[1] - 1}, {padding[0], padding[2]}, {padding_bottom, padding_right});
+          auto pd = std::make_unique<dnnl::convolution_forward::primitive_desc>(desc, attr, cpu_engine());
+          if (std::string(pd->impl_info_str()).rfind("ref", 0) == 0) return nullptr;
+          return pd;
+        } catch (const dnnl::error&) {
+          return nullptr;
+        }
+      };
+      auto make_part = [](const dnnl::convolution_forward::primitive_desc& pd, int64_t first_channel,
+                          int64_t channels) {
+        return Part{dnnl::convolution_forward(pd), pd.src_desc(), pd.weights_desc(), pd.scratchpad_desc(),
+                    first_channel, channels};
+      };
 
       struct Candidate {
         dnnl::algorithm algorithm;
         int convert;
       };
       std::vector<Candidate> candidates;
-      if (winograd_eligible(height, width))
-        candidates.push_back({dnnl::algorithm::convolution_winograd, source_kind == 0 ? 0 : 1});
+      const bool winograd = winograd_eligible(height, width);
+      if (winograd) candidates.push_back({dnnl::algorithm::convolution_winograd, source_kind == 0 ? 0 : 1});
       candidates.push_back({dnnl::algorithm::convolution_direct, 0});
       candidates.push_back({dnnl::algorithm::convolution_direct, source_kind == 0 ? 2 : 1});
 
-      bool done = false;
       for (const Candidate& candidate : candidates) {
-        const memory::desc& conv_source =
-            candidate.convert == 0 ? source_desc : candidate.convert == 1 ? as_blocked : as_nchw;
-        for (size_t fused = fusable + 1; fused-- > 0 && !done;) {
+        const memory::desc conv_source = candidate.convert == 0   ? source_desc
+                                         : candidate.convert == 1 ? blocked_desc(n, in_channels, height, width)
+                                                                  : as_nchw;
+        const bool is_winograd = candidate.algorithm == dnnl::algorithm::convolution_winograd;
+        for (size_t fused = fusable + 1; fused-- > 0 && plan->use_torch;) {
           dnnl::post_ops post_ops;
           int sum_op = -1;
           for (size_t i = first; i < first + fused; ++i) {
@@ -609,58 +651,86 @@ FeatureMap FastConv2dImpl::run_fast(const FeatureMap& x, const FeatureMap* out, 
               case PostOps::Kind::PRelu: break;  // never fusable
             }
           }
-          dnnl::primitive_attr attr;
-          attr.set_post_ops(post_ops);
-          attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-          try {
-            const dnnl::convolution_forward::desc desc(
-                dnnl::prop_kind::forward_inference, candidate.algorithm, conv_source, weights_any, bias_desc,
-                output_desc, {stride[0], stride[1]}, {dilation[0] - 1, dilation[1] - 1}, {padding[0], padding[2]},
-                {padding_bottom, padding_right});
-            const dnnl::convolution_forward::primitive_desc pd(desc, attr, cpu_engine());
-            const std::string implementation = pd.impl_info_str();
-            if (implementation.rfind("ref", 0) == 0) continue;  // orders of magnitude slower than LibTorch
-            plan->use_torch = false;
-            plan->primitive = dnnl::convolution_forward(pd);
-            plan->source_desc = conv_source;
-            plan->weights_desc = pd.weights_desc();
-            plan->bias_desc = bias_desc;
-            plan->output_desc = output_desc;
-            plan->scratchpad_desc = pd.scratchpad_desc();
-            plan->convert_source = candidate.convert;
-            plan->scale_folded = first == 1;
-            plan->fused = fused;
-            plan->sum_op = sum_op;
-            plan->implementation = implementation;
-            done = true;
-          } catch (const dnnl::error&) {
+          const auto pd = describe(candidate.algorithm, conv_source, in_channels, post_ops, true);
+          if (!pd) continue;
+          plan->use_torch = false;
+          plan->parts = {make_part(*pd, 0, in_channels)};
+          plan->fused = fused;
+          plan->sum_op = sum_op;
+          plan->implementation = pd->impl_info_str();
+        }
+        if (!plan->use_torch && is_winograd && plan->parts[0].scratchpad_desc.get_size() > kMaxWinogradScratchpad &&
+            n == 1 && candidate.convert != 2 && in_channels % kBlock == 0 && in_channels >= 2 * kBlock) {
+          // Split the input channels (whole channel blocks, batch 1: the slices are contiguous) until every
+          // part runs the tiled Winograd variant. Part 0 takes the bias and pre-filled residual of a leading
+          // Add (sum post-op with its alpha); the others add to the output (sum 1); the rest runs afterwards.
+          const int64_t blocks = in_channels / kBlock;
+          for (int64_t count = 2; count <= blocks; ++count) {
+            const int64_t per_part = (blocks + count - 1) / count * kBlock;
+            const bool leading_add = first < ops.size() && ops[first].kind == PostOps::Kind::Add;
+            std::vector<Part> parts;
+            std::string implementation;
+            bool ok = true;
+            for (int64_t start = 0; start < in_channels && ok; start += per_part) {
+              const int64_t channels = std::min(per_part, in_channels - start);
+              dnnl::post_ops post_ops;
+              if (start > 0) post_ops.append_sum(1.f);
+              if (start == 0 && leading_add) post_ops.append_sum(static_cast<float>(ops[first].value));
+              const auto pd = describe(candidate.algorithm, blocked_desc(n, channels, height, width), channels,
+                                       post_ops, start == 0 && bias.defined());
+              ok = pd && pd->scratchpad_desc().get_size() <= kMaxWinogradScratchpad;
+              if (ok) {
+                parts.push_back(make_part(*pd, start, channels));
+                implementation = pd->impl_info_str();
+              }
+            }
+            if (!ok) continue;
+            plan->parts = std::move(parts);
+            plan->fused = leading_add ? 1 : 0;
+            plan->sum_op = leading_add ? static_cast<int>(first) : -1;
+            plan->implementation =
+                implementation + " (input channels in " + std::to_string(plan->parts.size()) + " parts)";
+            break;
           }
         }
-        if (done) break;
+        if (!plan->use_torch) {
+          plan->bias_desc = bias_desc;
+          plan->output_desc = output_desc;
+          plan->convert_source = candidate.convert;
+          plan->scale_folded = first == 1;
+          break;
+        }
       }
       state.plans.emplace(key.str(), plan);
     }
     state.last_implementation = plan->implementation;
 
-    if (!plan->use_torch) {
-      const double scale = plan->scale_folded ? ops[0].value : 1.0;
-      for (const auto& entry : state.weights)
-        if (entry->desc == plan->weights_desc && entry->scale == scale) prepared = entry;
-      if (!prepared) {
-        prepared = std::make_shared<PreparedWeights>();
-        prepared->desc = plan->weights_desc;
-        prepared->scale = scale;
-        torch::Tensor w = weight.contiguous();
-        if (scale != 1) w = w * scale;
+    // The weights of every part in its layout (scaled when a leading Scale was folded into them).
+    const double scale = plan->scale_folded ? ops[0].value : 1.0;
+    for (const Part& part : plan->parts) {
+      std::shared_ptr<PreparedWeights> entry;
+      for (const auto& candidate : state.weights)
+        if (candidate->desc == part.weights_desc && candidate->scale == scale &&
+            candidate->first_channel == part.first_channel && candidate->channels == part.channels)
+          entry = candidate;
+      if (!entry) {
+        entry = std::make_shared<PreparedWeights>();
+        entry->desc = part.weights_desc;
+        entry->scale = scale;
+        entry->first_channel = part.first_channel;
+        entry->channels = part.channels;
+        torch::Tensor w = part.channels == in_channels ? weight : weight.narrow(1, part.first_channel, part.channels);
+        w = scale != 1 ? (w * scale).contiguous() : w.contiguous();
         const memory::desc user_desc =
-            groups == 1 ? memory::desc({out_channels, in_channels, kernel[0], kernel[1]}, Dt::f32, Tag::oihw)
-                        : memory::desc({groups, out_channels / groups, in_channels / groups, kernel[0], kernel[1]},
+            groups == 1 ? memory::desc({out_channels, part.channels, kernel[0], kernel[1]}, Dt::f32, Tag::oihw)
+                        : memory::desc({groups, out_channels / groups, part.channels / groups, kernel[0], kernel[1]},
                                        Dt::f32, Tag::goihw);
-        prepared->weights = dnnl::memory(plan->weights_desc, cpu_engine());
-        reorder(user_desc, w.data_ptr(), plan->weights_desc, prepared->weights.get_data_handle());
-        if (bias.defined() && scale != 1) prepared->scaled_bias = (bias * scale).contiguous();
-        state.weights.push_back(prepared);
+        entry->weights = dnnl::memory(part.weights_desc, cpu_engine());
+        reorder(user_desc, w.data_ptr(), part.weights_desc, entry->weights.get_data_handle());
+        if (bias.defined() && scale != 1) entry->scaled_bias = (bias * scale).contiguous();
+        state.weights.push_back(entry);
       }
+      prepared.push_back(entry);
     }
   }
 
@@ -676,7 +746,10 @@ FeatureMap FastConv2dImpl::run_fast(const FeatureMap& x, const FeatureMap* out, 
     torch::Tensor converted = plan->convert_source == 1
                                   ? blocked_storage(n, in_channels, height, width)
                                   : torch::empty({n, in_channels, height, width}, torch::kFloat);
-    reorder(source_desc, source.data_ptr(), plan->source_desc, converted.data_ptr());
+    reorder(source_desc, source.data_ptr(),
+            plan->convert_source == 1 ? blocked_desc(n, in_channels, height, width)
+                                      : memory::desc({n, in_channels, height, width}, Dt::f32, Tag::nchw),
+            converted.data_ptr());
     source = converted;
   }
 
@@ -704,16 +777,22 @@ FeatureMap FastConv2dImpl::run_fast(const FeatureMap& x, const FeatureMap* out, 
   }
 
   torch::Tensor bias_values;
-  if (bias.defined()) bias_values = prepared->scaled_bias.defined() ? prepared->scaled_bias : bias.contiguous();
+  if (bias.defined()) bias_values = prepared[0]->scaled_bias.defined() ? prepared[0]->scaled_bias : bias.contiguous();
   dnnl::engine& engine = cpu_engine();
-  std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC, memory(plan->source_desc, engine, source.data_ptr())},
-      {DNNL_ARG_WEIGHTS, prepared->weights},
-      {DNNL_ARG_DST, memory(plan->output_desc, engine, output.data_ptr())},
-      {DNNL_ARG_SCRATCHPAD, memory(plan->scratchpad_desc, engine, scratchpad(plan->scratchpad_desc.get_size()))},
-  };
-  if (bias.defined()) args.emplace(DNNL_ARG_BIAS, memory(plan->bias_desc, engine, bias_values.data_ptr()));
-  plan->primitive.execute(cpu_stream(), args);
+  const memory destination(plan->output_desc, engine, output.data_ptr());
+  for (size_t i = 0; i < plan->parts.size(); ++i) {
+    const Part& part = plan->parts[i];
+    // A part's input channels are whole channel blocks of the (batch 1) blocked input: a contiguous range.
+    float* part_source = static_cast<float*>(source.data_ptr()) + part.first_channel * height * width;
+    std::unordered_map<int, memory> args{
+        {DNNL_ARG_SRC, memory(part.source_desc, engine, part_source)},
+        {DNNL_ARG_WEIGHTS, prepared[i]->weights},
+        {DNNL_ARG_DST, destination},
+        {DNNL_ARG_SCRATCHPAD, memory(part.scratchpad_desc, engine, scratchpad(part.scratchpad_desc.get_size()))},
+    };
+    if (bias.defined() && i == 0) args.emplace(DNNL_ARG_BIAS, memory(plan->bias_desc, engine, bias_values.data_ptr()));
+    part.primitive.execute(cpu_stream(), args);
+  }
   cpu_stream().wait();
 
   // The rest of the post-operations, in place: LibTorch's element-wise kernels work on any layout (the padding

@@ -198,6 +198,27 @@ TEST(FastConv2d, UsesWinogradForLargeThreeByThree) {
   set_fast_conv_winograd(true);
 }
 
+// oneDNN's Winograd would want a huge scratchpad for 192 -> 64 (ESRGAN's conv5): split along input channels.
+TEST(FastConv2d, SplitsLargeWinogradConvolutions) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(6);
+  FastConv2d conv(192, 64, 3, 1, 1);
+  for (const int64_t batch : {1, 2}) {
+    const torch::Tensor x = torch::rand({batch, 192, 128, 128});
+    const torch::Tensor residual = torch::randn({batch, 64, 128, 128});
+    const torch::Tensor y = reference(conv, x);
+    const FeatureMap map(x);
+    expect_close(conv->run(map).to_tensor(), y, "plain");
+    if (batch == 1 && has_avx512()) {
+      EXPECT_NE(conv->last_implementation().find("parts"), std::string::npos) << conv->last_implementation();
+    }
+    expect_close(conv->run(map, PostOps().scale(0.2).add(residual)).to_tensor(), y * 0.2 + residual, "scale add");
+    expect_close(conv->run(map, PostOps().leaky_relu(0.2).add(residual, 0.5)).to_tensor(),
+                 torch::leaky_relu(y, 0.2) + 0.5 * residual, "leaky add");
+    expect_close(conv->run(map, PostOps().add(residual).relu()).to_tensor(), torch::relu(y + residual), "add relu");
+  }
+}
+
 TEST(FastConv2d, FallsBackToTorchForOtherDtypes) {
   torch::NoGradGuard no_grad;
   FastConv2d conv(16, 16, 3, 1, 1);
