@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "arch/common.h"
+#include "arch/fast_conv.h"
 #include "core/error.h"
 
 namespace uprez {
@@ -20,22 +21,27 @@ constexpr double kResidualScale = 0.2;
 
 torch::nn::AnyModule activation() { return make_activation(kActivation, kNegativeSlope); }
 
+PostOps activated() { return PostOps().leaky_relu(kNegativeSlope); }
+
 // spandrel's conv_block in "CNA" mode without normalisation: Sequential(conv[, activation]), so that the
 // weights are "<name>.0.weight".
 torch::nn::Sequential conv_block(int64_t in_channels, int64_t out_channels, bool activated) {
-  torch::nn::Sequential block(same_conv(in_channels, out_channels, 3));
+  torch::nn::Sequential block(same_fast_conv(in_channels, out_channels, 3));
   if (activated) block->push_back(activation());
   return block;
 }
 
+const FastConv2dImpl& conv_of(const torch::nn::Sequential& block) { return block->at<FastConv2dImpl>(0); }
+
 // Five densely connected convolutions (conv1 .. conv5) with a scaled residual; ESRGAN+ adds a 1x1 shortcut
 // (conv1x1) into the second output and the second output into the fourth.
+//
+// The dense connections are channel ranges of one buffer: the block's input fills channels [0, nf), conv k
+// writes its 32 channels right after, and conv k reads the prefix [0, nf + 32 (k - 1)). No concatenation copies.
 class ResidualDenseBlock : public torch::nn::Module {
  public:
-  ResidualDenseBlock(int64_t num_filters, bool plus) {
-    if (plus)
-      conv1x1_ = register_module(
-          "conv1x1", torch::nn::Conv2d(torch::nn::Conv2dOptions(num_filters, kGrowthChannels, 1).bias(false)));
+  ResidualDenseBlock(int64_t num_filters, bool plus) : num_filters_(num_filters) {
+    if (plus) conv1x1_ = register_module("conv1x1", same_fast_conv(num_filters, kGrowthChannels, 1, false));
     for (int i = 0; i < kDenseConvs; ++i) {
       const bool last = i == kDenseConvs - 1;
       convs_[i] = register_module("conv" + std::to_string(i + 1),
@@ -44,21 +50,30 @@ class ResidualDenseBlock : public torch::nn::Module {
     }
   }
 
-  torch::Tensor forward(const torch::Tensor& x) {
-    std::vector<torch::Tensor> features{x};
-    for (size_t i = 0; i < convs_.size(); ++i) {
-      torch::Tensor output = convs_[i]->forward(torch::cat(features, 1));
-      if (conv1x1_ && i == 1) output = output + conv1x1_->forward(x);
-      if (conv1x1_ && i == 3) output = output + features[2];
-      features.push_back(std::move(output));
+  static int64_t buffer_channels(int64_t num_filters) { return num_filters + (kDenseConvs - 1) * kGrowthChannels; }
+
+  // `buffer` holds the block's input in its first nf channels; writes x + 0.2 * conv5 (the block's result),
+  // followed by `then`, into `output` (nf channels outside `buffer`).
+  void run(const FeatureMap& buffer, const FeatureMap& output, const PostOps& then = {}) const {
+    const FeatureMap x = buffer.narrow_channels(0, num_filters_);
+    const auto dense_output = [&](int i) {
+      return buffer.narrow_channels(num_filters_ + i * kGrowthChannels, kGrowthChannels);
+    };
+    for (int i = 0; i + 1 < kDenseConvs; ++i) {
+      PostOps post = activated();
+      if (conv1x1_ && i == 1) post.add(conv1x1_->run(x));
+      if (conv1x1_ && i == 3) post.add(dense_output(1));
+      conv_of(convs_[i]).run_into(buffer.narrow_channels(0, num_filters_ + i * kGrowthChannels), dense_output(i),
+                                  post);
     }
-    return features.back() * kResidualScale + x;
+    conv_of(convs_.back()).run_into(buffer, output, PostOps().scale(kResidualScale).add(x).append(then));
   }
 
  private:
   static constexpr int kDenseConvs = 5;
+  int64_t num_filters_;
   std::array<torch::nn::Sequential, kDenseConvs> convs_{nullptr, nullptr, nullptr, nullptr, nullptr};
-  torch::nn::Conv2d conv1x1_{nullptr};
+  FastConv2d conv1x1_{nullptr};
 };
 
 // Residual in Residual Dense Block: three dense blocks (RDB1 .. RDB3) with a scaled residual.
@@ -70,24 +85,41 @@ class ResidualInResidualDenseBlock : public torch::nn::Module {
           register_module("RDB" + std::to_string(i + 1), std::make_shared<ResidualDenseBlock>(num_filters, plus));
   }
 
-  torch::Tensor forward(const torch::Tensor& x) {
-    torch::Tensor out = x;
-    for (const auto& block : blocks_) out = block->forward(out);
-    return out * kResidualScale + x;
+  // The block's input is the first nf channels of `input`; its result goes to the first nf channels of `other`.
+  // The dense blocks alternate between the two buffers; the last one also applies this block's residual.
+  void run(const FeatureMap& input, const FeatureMap& other, int64_t num_filters) const {
+    const FeatureMap x = input.narrow_channels(0, num_filters);
+    const FeatureMap saved_x = x.clone();  // the second dense block overwrites it
+    const FeatureMap result = other.narrow_channels(0, num_filters);
+    blocks_[0]->run(input, result);
+    blocks_[1]->run(other, x);
+    blocks_[2]->run(input, result, PostOps().scale(kResidualScale).add(saved_x));
   }
 
  private:
   std::array<std::shared_ptr<ResidualDenseBlock>, 3> blocks_;
 };
 
-// x + sub(x); the submodule is named "sub".
+// x + sub(x); the submodule is named "sub" (the RRDBs and a convolution).
 class ShortcutBlock : public torch::nn::Module {
  public:
-  explicit ShortcutBlock(torch::nn::Sequential sub) : sub_(register_module("sub", std::move(sub))) {}
-  torch::Tensor forward(const torch::Tensor& x) { return x + sub_->forward(x); }
+  explicit ShortcutBlock(torch::nn::ModuleList sub) : sub_(register_module("sub", std::move(sub))) {}
+
+  FeatureMap run(const FeatureMap& x, int64_t num_filters) const {
+    std::array<FeatureMap, 2> buffers = {
+        FeatureMap::empty_like(x, ResidualDenseBlock::buffer_channels(num_filters)),
+        FeatureMap::empty_like(x, ResidualDenseBlock::buffer_channels(num_filters))};
+    buffers[0].narrow_channels(0, num_filters).copy_(x);
+    const size_t trunk_conv = sub_->size() - 1;
+    for (size_t i = 0; i < trunk_conv; ++i) {
+      sub_->at<ResidualInResidualDenseBlock>(i).run(buffers[0], buffers[1], num_filters);
+      std::swap(buffers[0], buffers[1]);
+    }
+    return sub_->at<FastConv2dImpl>(trunk_conv).run(buffers[0].narrow_channels(0, num_filters), PostOps().add(x));
+  }
 
  private:
-  torch::nn::Sequential sub_;
+  torch::nn::ModuleList sub_;
 };
 
 // The factors of the upconv stages: one x3 stage for scale 3, else log2(scale) x2 stages.
@@ -226,35 +258,50 @@ Model load(const StateDict& file_state) {
 
 EsrganNetwork::EsrganNetwork(const EsrganOptions& options) : options_(options) {
   const int64_t filters = options.num_filters;
-  torch::nn::Sequential trunk;
+  torch::nn::ModuleList trunk;
   for (int i = 0; i < options.num_blocks; ++i)
     trunk->push_back(std::make_shared<ResidualInResidualDenseBlock>(filters, options.plus));
-  trunk->push_back(same_conv(filters, filters, 3));
+  trunk->push_back(same_fast_conv(filters, filters, 3));
 
-  model_->push_back(same_conv(options.in_nc, filters, 3));
+  model_->push_back(same_fast_conv(options.in_nc, filters, 3));
   model_->push_back(std::make_shared<ShortcutBlock>(trunk));
   for (int64_t factor : upsampling_factors(options.scale)) {
     const auto scale_factor = static_cast<double>(factor);
     model_->push_back(torch::nn::Upsample(torch::nn::UpsampleOptions()
                                               .scale_factor(std::vector<double>{scale_factor, scale_factor})
                                               .mode(torch::kNearest)));
-    model_->push_back(same_conv(filters, filters, 3));
-    model_->push_back(activation());
+    model_->push_back(same_fast_conv(filters, filters, 3));
+    model_->push_back(activation().ptr());
   }
-  model_->push_back(same_conv(filters, filters, 3));
-  model_->push_back(activation());
-  model_->push_back(same_conv(filters, options.out_nc, 3));
+  model_->push_back(same_fast_conv(filters, filters, 3));
+  model_->push_back(activation().ptr());
+  model_->push_back(same_fast_conv(filters, options.out_nc, 3));
   register_module("model", model_);
 }
 
 torch::Tensor EsrganNetwork::forward(torch::Tensor x) {
-  if (options_.shuffle_factor == 0) return model_->forward(x);
-  const int64_t output_scale = options_.scale / options_.shuffle_factor;
   const int64_t height = x.size(2);
   const int64_t width = x.size(3);
-  x = pad_to_multiple(x, options_.shuffle_factor, torch::kReflect);
-  x = model_->forward(torch::pixel_unshuffle(x, options_.shuffle_factor));
-  return x.slice(2, 0, height * output_scale).slice(3, 0, width * output_scale);
+  if (options_.shuffle_factor != 0)
+    x = torch::pixel_unshuffle(pad_to_multiple(x, options_.shuffle_factor, torch::kReflect), options_.shuffle_factor);
+
+  // The dense blocks' channel ranges need whole 16-channel blocks to stay in oneDNN's layout.
+  const int64_t filters = options_.num_filters;
+  FeatureMap features = filters % 16 == 0 ? FeatureMap(x) : FeatureMap::dense(x);
+  size_t layer = 0;
+  features = model_->at<FastConv2dImpl>(layer++).run(features);
+  features = model_->at<ShortcutBlock>(layer++).run(features, filters);
+  for (int64_t factor : upsampling_factors(options_.scale)) {
+    features = features.upsample_nearest(factor);
+    features = model_->at<FastConv2dImpl>(layer + 1).run(features, activated());
+    layer += 3;
+  }
+  features = model_->at<FastConv2dImpl>(layer).run(features, activated());
+  torch::Tensor out = model_->at<FastConv2dImpl>(layer + 2).run(features).to_tensor();
+
+  if (options_.shuffle_factor == 0) return out;
+  const int64_t output_scale = options_.scale / options_.shuffle_factor;
+  return out.slice(2, 0, height * output_scale).slice(3, 0, width * output_scale);
 }
 
 const Architecture kEsrganArchitecture = {"ESRGAN", detect, load};

@@ -29,7 +29,7 @@ class EsrganNetwork : public Network {
 
  private:
   EsrganOptions options_;
-  torch::nn::Sequential model_;
+  torch::nn::ModuleList model_;
 };
 
 extern const Architecture kEsrganArchitecture;

@@ -59,6 +59,8 @@ class FeatureMap {
   FeatureMap& add_(const FeatureMap& other, double alpha = 1);
   FeatureMap& mul_(double factor);
   FeatureMap& copy_(const FeatureMap& source);
+  // A copy with its own storage.
+  FeatureMap clone() const;
   // Nearest-neighbour upscaling by an integer factor (F.interpolate(mode="nearest")).
   FeatureMap upsample_nearest(int64_t factor) const;
   // An element-wise LibTorch function (e.g. torch::silu) applied to the storage; padding channels stay zero.
@@ -95,6 +97,8 @@ class PostOps {
   PostOps& prelu(const torch::Tensor& weight);
   PostOps& add(const torch::Tensor& residual, double alpha = 1);  // output + alpha * residual
   PostOps& add(const FeatureMap& residual, double alpha = 1);
+  // The operations of `more`, after these.
+  PostOps& append(const PostOps& more);
 
   bool empty() const { return ops_.empty(); }
   const std::vector<Op>& ops() const { return ops_; }
@@ -124,7 +128,8 @@ class FastConv2dImpl : public torch::nn::Cloneable<FastConv2dImpl> {
 
   // NCHW or channels_last in, the same memory format out.
   torch::Tensor forward(const torch::Tensor& x, const PostOps& post = {});
-  // Chains of convolutions: stays in the blocked layout on the CPU in float32.
+  // Chains of convolutions: the output has the input's representation (blocked maps stay blocked; dense maps run
+  // as forward does).
   FeatureMap run(const FeatureMap& x, const PostOps& post = {}) const;
   // As run, writing into `out` (e.g. a channel slice of a larger map: concatenation without copies).
   void run_into(const FeatureMap& x, const FeatureMap& out, const PostOps& post = {}) const;
@@ -144,6 +149,7 @@ class FastConv2dImpl : public torch::nn::Cloneable<FastConv2dImpl> {
   bool fast_path_applies(const torch::Tensor& x) const;
   bool winograd_eligible(int64_t height, int64_t width) const;
   torch::Tensor torch_forward(const torch::Tensor& x) const;
+  torch::Tensor forward_tensor(const torch::Tensor& x, const PostOps& post) const;
   FeatureMap run_fast(const FeatureMap& x, const FeatureMap* out, const PostOps& post) const;
 
   struct State;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "arch/arch_test_util.h"
+#include "arch/fast_conv.h"
 #include "core/error.h"
 
 namespace uprez {
@@ -225,6 +226,36 @@ TEST(Esrgan, OddKeysFailLoadingNamingTheKey) {
   StateDict missing = built.state;
   missing.erase("model.1.sub.1.RDB3.conv5.0.bias");
   EXPECT_THROW(load_model(missing, "missing.pth"), Error);
+}
+
+// With 16-channel multiples the dense blocks run in oneDNN's blocked layout (channel slices of shared buffers,
+// fused residuals); the result must match plain LibTorch convolutions, for every variant and batch size.
+TEST(Esrgan, BlockedLayoutMatchesLibTorch) {
+  torch::NoGradGuard no_grad;
+  struct Case {
+    const char* name;
+    EsrganOptions options;
+    int64_t batch;
+  };
+  EsrganOptions plus = options(2, 32, 2);
+  plus.plus = true;
+  EsrganOptions unshuffle = options(4, 16, 1);
+  unshuffle.in_nc = 12;
+  unshuffle.shuffle_factor = 2;
+  const std::vector<Case> cases = {{"x4 nf32", options(4, 32, 2), 1},
+                                   {"x4 nf32 batch 2", options(4, 32, 1), 2},
+                                   {"ESRGAN+", plus, 1},
+                                   {"x2 unshuffle", unshuffle, 1}};
+  for (const Case& c : cases) {
+    const Built built = build(c.options);
+    const torch::Tensor x = torch::rand({c.batch, 3, 21, 19});
+    const torch::Tensor blocked = built.network->forward(x);
+    set_fast_conv_enabled(false);
+    const torch::Tensor reference = built.network->forward(x);
+    set_fast_conv_enabled(true);
+    ASSERT_EQ(blocked.sizes(), reference.sizes()) << c.name;
+    EXPECT_LT(max_abs_difference(blocked, reference), 1e-4 * (1 + reference.abs().max().item<double>())) << c.name;
+  }
 }
 
 }  // namespace

@@ -67,7 +67,9 @@ TEST(FastConv2d, MatchesTorchConv2d) {
       expect_close(conv->forward(x), expected, what + " forward");
       expect_close(conv->run(FeatureMap(x)).to_tensor(), expected, what + " run");
       implementations.insert(conv->last_implementation());
-      expect_close(conv->run(FeatureMap::dense(x)).to_tensor(), expected, what + " run (dense input)");
+      const FeatureMap dense_output = conv->run(FeatureMap::dense(x));
+      EXPECT_FALSE(dense_output.blocked()) << what;
+      expect_close(dense_output.to_tensor(), expected, what + " run (dense input)");
       const torch::Tensor x_last = x.contiguous(torch::MemoryFormat::ChannelsLast);
       const torch::Tensor y_last = conv->forward(x_last);
       expect_close(y_last, expected, what + " channels_last");

@@ -20,6 +20,7 @@ build="${UPREZ_BUILD_DIR:-build}"
 # --- data: Debian 12 packages (licences: see the model card, models/README.md) ---
 training_packages=(gnome-backgrounds mate-backgrounds plasma-workspace-wallpapers)
 skimage_data=/usr/lib/python3/dist-packages/skimage/data  # python3-skimage ships these photos itself
+skimage_root="$root"
 if [ -z "$root" ]; then
   sudo_cmd=()
   [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
@@ -34,10 +35,10 @@ if [ -z "$root" ]; then
   fi
   # Installing python3-skimage would pull in SciPy, Matplotlib …; only its data folder is needed, so unpack it.
   if [ ! -d "$skimage_data" ]; then
-    root="$build/recipe-packages"
-    mkdir -p "$root"
-    if [ ! -d "$root$skimage_data" ]; then
-      (cd "$root" && apt-get download python3-skimage && dpkg-deb -x python3-skimage_*.deb .)
+    skimage_root="$build/recipe-packages"
+    mkdir -p "$skimage_root"
+    if [ ! -d "$skimage_root$skimage_data" ]; then
+      (cd "$skimage_root" && apt-get download python3-skimage && dpkg-deb -x python3-skimage_*.deb .)
     fi
   fi
 fi
@@ -55,7 +56,7 @@ while IFS= read -r -d '' file; do
 done < <(find "$root/usr/share/backgrounds/mate" -type f ! -name Elephants.jpg ! -name 'Elephants_3840x2160.jpg' -print0 | sort -z)
 evaluation_images=()
 for name in astronaut.png camera.png chelsea.png coffee.png motorcycle_left.png rocket.jpg; do
-  evaluation_images+=("$root$skimage_data/$name")
+  evaluation_images+=("$skimage_root$skimage_data/$name")
 done
 
 # --- the recipe ---
@@ -70,7 +71,7 @@ recipe=(
   --seed 1
 )
 out=models
-steps=(--steps 80000 --log-every 500 --checkpoint-every 5000)
+steps=(--steps "${UPREZ_RECIPE_STEPS:-40000}" --log-every 500 --checkpoint-every 5000)
 if $smoke; then
   out="$build/recipe-smoke"
   nature="$root/usr/share/backgrounds/mate/nature"
