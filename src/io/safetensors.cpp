@@ -90,13 +90,12 @@ bool looks_like_safetensors(ByteView file) {
          file.data[kLengthFieldSize] == '{';
 }
 
-StateDict read_safetensors(const MappedFile& file) {
-  const std::string& path = file.path();
-  ByteReader reader(file.bytes(), path + ": truncated safetensors file");
+StateDict read_safetensors(ByteView file, const std::string& path) {
+  ByteReader reader(file, path + ": truncated safetensors file");
   const uint64_t header_size = reader.u64();
   if (header_size > kMaxHeaderSize || header_size > reader.remaining())
     throw Error(path + ": invalid safetensors file: its header length (" + std::to_string(header_size) +
-                " bytes) exceeds the file size (" + std::to_string(file.size()) + " bytes)");
+                " bytes) exceeds the file size (" + std::to_string(file.size) + " bytes)");
   const ByteView header_bytes = reader.bytes(header_size);
   nlohmann::json header;
   try {

@@ -1,9 +1,11 @@
 // Reads .safetensors files: an 8-byte little-endian header length, a JSON header naming each tensor's dtype,
-// shape and byte range, then the raw little-endian data, which is read from the memory-mapped file.
+// shape and byte range, then the raw little-endian data, read in place (from a memory-mapped file, or bytes
+// compiled into the program).
 #pragma once
 
+#include <string>
+
 #include "io/byte_reader.h"
-#include "io/mapped_file.h"
 #include "io/state_dict.h"
 
 namespace uprez {
@@ -12,9 +14,10 @@ namespace uprez {
 // followed by '{'.
 bool looks_like_safetensors(ByteView file);
 
-// All tensors of the file, in key order (as the safetensors library lists them), copied into CPU tensors of
-// their stored dtype. "__metadata__" is ignored. Throws Error("<path>: ...") for a malformed header, an
-// unsupported dtype, or a byte range that does not match its shape or lies outside the file.
-StateDict read_safetensors(const MappedFile& file);
+// All tensors of `file` (a whole file's bytes, e.g. a MappedFile's), in key order (as the safetensors library
+// lists them), copied into CPU tensors of their stored dtype. "__metadata__" is ignored. Throws
+// Error("<path>: ...") for a malformed header, an unsupported dtype, or a byte range that does not match its
+// shape or lies outside the file.
+StateDict read_safetensors(ByteView file, const std::string& path);
 
 }  // namespace uprez

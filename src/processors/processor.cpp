@@ -9,6 +9,7 @@
 #include "image/image_io.h"
 #include "core/output_path.h"
 #include "processors/upscaler.h"
+#include "processors/upscaler_ncnn.h"
 
 namespace uprez {
 
@@ -155,15 +156,19 @@ bool ProcessorArguments::flag(const std::string& name) const {
 
 bool ProcessorArguments::is_auto(const std::string& name) const { return text(name) == "auto"; }
 
+bool ProcessorArguments::accepts(const std::string& name) const {
+  return std::any_of(specs_.begin(), specs_.end(), [&](const ArgumentSpec& s) { return s.name == name; });
+}
+
 void ProcessorArguments::fail(const std::string& name, const std::string& message) const {
   throw Error(processor_ + ": argument \"" + name + "\" " + message);
 }
 
 Processor::Processor(const ProcessorArguments& arguments)
-    : device_(arguments.text("device")),
+    : device_(arguments.accepts("device") ? arguments.text("device") : "cpu"),
       output_file_(arguments.text("output-file")),
       output_overwrite_(arguments.flag("output-overwrite")),
-      model_offload_(arguments.flag("model-offload")),
+      model_offload_(arguments.accepts("model-offload") && arguments.flag("model-offload")),
       pre_resize_(arguments.flag("pre-resize")) {}
 
 Image Processor::apply(const Image& image, const ProgressCallback& progress) {
@@ -179,9 +184,12 @@ Image Processor::apply(const Image& image, const ProgressCallback& progress) {
 
 const std::vector<ProcessorSpec>& processor_specs() {
   static const std::vector<ProcessorSpec> specs = [] {
-    std::vector<ProcessorSpec> list = {upscaler_processor_spec()};
+    std::vector<ProcessorSpec> list = {upscaler_processor_spec(), upscaler_ncnn_processor_spec()};
     for (ProcessorSpec& spec : list)
-      for (ArgumentSpec& common : common_arguments()) spec.arguments.push_back(common);
+      for (ArgumentSpec& common : common_arguments())
+        if (std::find(spec.hidden_common_arguments.begin(), spec.hidden_common_arguments.end(), common.name) ==
+            spec.hidden_common_arguments.end())
+          spec.arguments.push_back(common);
     return list;
   }();
   return specs;
@@ -200,7 +208,9 @@ std::unique_ptr<Processor> create_processor(const std::string& uri, const std::s
   const ProcessorSpec& spec = find_spec(parsed.name);
   const bool has_device = std::any_of(parsed.arguments.begin(), parsed.arguments.end(),
                                       [](const auto& a) { return a.first == "device"; });
-  if (!has_device) parsed.arguments.emplace_back("device", default_device);
+  const bool takes_device = std::any_of(spec.arguments.begin(), spec.arguments.end(),
+                                        [](const ArgumentSpec& a) { return a.name == "device"; });
+  if (!has_device && takes_device) parsed.arguments.emplace_back("device", default_device);
   return spec.create(ProcessorArguments(spec.name, spec.arguments, parsed));
 }
 

@@ -35,6 +35,7 @@ class ProcessorArguments {
   double number(const std::string& name) const;
   bool flag(const std::string& name) const;
   bool is_auto(const std::string& name) const;  // an IntegerOrAuto argument set to "auto"
+  bool accepts(const std::string& name) const;  // the processor has this argument
 
   // Throws Error "<processor>: argument "<name>" <message>".
   [[noreturn]] void fail(const std::string& name, const std::string& message) const;
@@ -80,6 +81,9 @@ struct ProcessorSpec {
   std::string summary;
   std::vector<ArgumentSpec> arguments;  // processor-specific; the common ones are added by the registry
   std::function<std::unique_ptr<Processor>(const ProcessorArguments&)> create;
+  // Common arguments this processor does not take (as dgenerate hides device and model-offload for
+  // upscaler-ncnn).
+  std::vector<std::string> hidden_common_arguments = {};
 };
 
 // Every processor, with the common arguments (device, pre-resize, output-file, output-overwrite,

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "arch/architecture.h"
+#include "builtin/builtin_model.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "image/resize.h"
@@ -18,8 +19,9 @@ namespace {
 
 class UpscalerProcessor : public Processor {
  public:
-  explicit UpscalerProcessor(const ProcessorArguments& args) : Processor(args), model_path_(args.text("model")) {
-    model_ = load_model(load_state_dict(model_path_), model_path_);
+  explicit UpscalerProcessor(const ProcessorArguments& args)
+      : Processor(args), model_name_(args.is_set("model") ? args.text("model") : kBuiltinModelName) {
+    model_ = args.is_set("model") ? load_model(load_state_dict(model_name_), model_name_) : load_builtin_model();
     device_ = parse_device(device_name(), args.processor() + ": argument \"device\"");
     dtype_ = parse_dtype(args.text("dtype"), args.processor() + ": argument \"dtype\"");
     check_dtype(args);
@@ -44,7 +46,7 @@ class UpscalerProcessor : public Processor {
   }
 
   std::string describe() const override {
-    return "upscaler(" + model_path_ + ", " + model_.info.architecture_id + " x" + std::to_string(model_.info.scale) + ")";
+    return "upscaler(" + model_name_ + ", " + model_.info.architecture_id + " x" + std::to_string(model_.info.scale) + ")";
   }
 
  protected:
@@ -116,7 +118,7 @@ class UpscalerProcessor : public Processor {
     return element * (4 * widest + 2 * scale2 * model_.info.output_channels) + 64;
   }
 
-  std::string model_path_;
+  std::string model_name_;  // the model file, or the built-in model's name
   Model model_;
   torch::Device device_ = torch::kCPU;
   torch::Dtype dtype_ = torch::kFloat32;
@@ -135,7 +137,10 @@ ProcessorSpec upscaler_processor_spec() {
       "Upscale with a PyTorch super-resolution model (ESRGAN, Compact, SPAN, ...; .pth/.pt/.ckpt/.safetensors), "
       "architecture detected from the weights, tiled without seams.",
       {
-          {"model", ArgumentType::Path, "", "Model file (.pth, .pt, .ckpt or .safetensors)."},
+          {"model", ArgumentType::Path, "",
+           "Model file (.pth, .pt, .ckpt or .safetensors); left out: the built-in uprez-compact-x4 (Compact x4, "
+           "trained by the project, see models/README.md).",
+           true},
           {"tile", ArgumentType::IntegerOrAuto, "512",
            "Tile size in input pixels, divisible by 2; \"auto\" picks one from free memory; 0 disables tiling."},
           {"overlap", ArgumentType::Integer, "32", "Overlap between tiles in input pixels, at most half the tile."},

@@ -5,8 +5,12 @@
 // --fixtures names one fixture set (a folder with index.json) or a folder of sets. For a spandrel set, every case
 // is loaded the way users load models (load_state_dict + load_model), its detected metadata is compared with
 // meta.json, and the model's output for input.npy with output.npy within the case's tolerances. Set kinds
-// without a checker yet are reported as skipped. --models names the real-weight folder whose golden/ PNGs are
-// compared with uprez's 8-bit output (within 1/255). --filter restricts both to one architecture id.
+// without a checker yet are reported as skipped. For an ncnn set (<model>/<case>/meta.json, made by the real ncnn
+// library), each model's <models>/ncnn/<model>.param/.bin is run by uprez's ncnn runtime on input.npy, as the
+// case's meta.json says (raw, or Real-ESRGAN-ncnn-vulkan's tiling), and compared with output.npy (atol 2e-3 unless
+// meta.json suggests another). --models names the real-weight folder, which also holds the golden/ PNGs compared
+// with uprez's 8-bit output (within 1/255). --filter restricts all of these to one architecture id; for ncnn sets
+// it takes "ncnn" or one model name.
 //
 // Prints one line per case, "PASS|FAIL|SKIP <name> [max_abs_err=<e>] [(<reason>)]", then
 // "N passed, M failed, K skipped"; exits 1 when a case failed.
@@ -18,7 +22,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -28,10 +34,13 @@
 #include <torch/torch.h>
 
 #include "arch/architecture.h"
+#include "core/error.h"
 #include "image/image_io.h"
 #include "image/image_tensor.h"
 #include "io/model_file.h"
 #include "io/npy.h"
+#include "ncnn/net.h"
+#include "ncnn/param_file.h"
 #include "support/fixtures.h"
 
 namespace fs = std::filesystem;
@@ -243,7 +252,155 @@ std::string folder_name(const fs::path& dir) {
   return (normal.has_filename() ? normal.filename() : normal.parent_path().filename()).string();
 }
 
-void check_fixture_set(const fs::path& root, const std::string& filter, Report& report) {
+// ---- ncnn fixture sets ----
+
+// The case folders of an ncnn set, <model>/<case>/ with a meta.json, sorted.
+std::vector<fs::path> ncnn_case_dirs(const fs::path& root) {
+  std::vector<fs::path> cases;
+  for (const auto& model : fs::directory_iterator(root)) {
+    if (!model.is_directory()) continue;
+    for (const auto& item : fs::directory_iterator(model.path()))
+      if (item.is_directory() && fs::exists(item.path() / "meta.json")) cases.push_back(item.path());
+  }
+  std::sort(cases.begin(), cases.end());
+  return cases;
+}
+
+// An ncnn set's cases name the blobs that were fed and read.
+bool is_ncnn_set(const std::vector<fs::path>& case_dirs) {
+  if (case_dirs.empty()) return false;
+  try {
+    return read_json(case_dirs.front() / "meta.json").contains("input_blob");
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+// The layer types a .param file uses that uprez does not implement, sorted.
+std::vector<std::string> unimplemented_layer_types(const std::string& param_path) {
+  std::set<std::string> missing;
+  for (const ncnn::ParamLayer& layer : ncnn::read_param_file(param_path).layers)
+    if (!ncnn::create_layer(layer.type)) missing.insert(layer.type);
+  return {missing.begin(), missing.end()};
+}
+
+// Real-ESRGAN-ncnn-vulkan's tiling of a (c, h, w) image: tiles of `tile_size` (0: the whole image), each run with
+// `prepadding` pixels of context on every side, taken from the image where it has them and mirrored (reflect101)
+// beyond its edges; the centre (tile * scale) of each output goes into the result.
+torch::Tensor run_tiled(const ncnn::Net& net, const torch::Tensor& image, const std::string& input_blob,
+                        const std::string& output_blob, int64_t tile_size, int64_t prepadding, int64_t scale) {
+  const int64_t height = image.size(1);
+  const int64_t width = image.size(2);
+  const int64_t tile_height = tile_size > 0 ? tile_size : height;
+  const int64_t tile_width = tile_size > 0 ? tile_size : width;
+  namespace F = torch::nn::functional;
+  const torch::Tensor padded =
+      F::pad(image.unsqueeze(0), F::PadFuncOptions({prepadding, prepadding, prepadding, prepadding})
+                                     .mode(torch::kReflect))
+          .squeeze(0);
+  torch::Tensor result;
+  for (int64_t y0 = 0; y0 < height; y0 += tile_height) {
+    const int64_t y1 = std::min(y0 + tile_height, height);
+    for (int64_t x0 = 0; x0 < width; x0 += tile_width) {
+      const int64_t x1 = std::min(x0 + tile_width, width);
+      const torch::Tensor tile =
+          padded.slice(1, y0, y1 + 2 * prepadding).slice(2, x0, x1 + 2 * prepadding).contiguous();
+      const torch::Tensor output = net.run(tile, input_blob, output_blob);
+      if (output.dim() != 3 || output.size(1) != tile.size(1) * scale || output.size(2) != tile.size(2) * scale)
+        throw std::runtime_error("a tile of " + shape_string(tile) + " gave " + shape_string(output) +
+                                 ", expected " + std::to_string(scale) + "x its size");
+      if (!result.defined()) result = torch::empty({output.size(0), height * scale, width * scale}, output.options());
+      result.slice(1, y0 * scale, y1 * scale)
+          .slice(2, x0 * scale, x1 * scale)
+          .copy_(output.slice(1, prepadding * scale, prepadding * scale + (y1 - y0) * scale)
+                     .slice(2, prepadding * scale, prepadding * scale + (x1 - x0) * scale));
+    }
+  }
+  return result;
+}
+
+Outcome check_ncnn_case(const ncnn::Net& net, const fs::path& case_dir) {
+  const json meta = read_json(case_dir / "meta.json");
+  const torch::Tensor input = read_npy((case_dir / "input.npy").string()).to(torch::kFloat32);
+  const torch::Tensor expected = read_npy((case_dir / "output.npy").string()).to(torch::kFloat32);
+  if (input.dim() != 4 || input.size(0) != 1)
+    return Outcome{{"input.npy is " + shape_string(input) + ", expected (1, c, h, w)"}, std::nullopt};
+  const std::string input_blob = meta.at("input_blob").get<std::string>();
+  const std::string output_blob = meta.at("output_blob").get<std::string>();
+  const std::string mode = meta.at("mode").get<std::string>();  // "raw: ..." or "pipeline: ..."
+
+  torch::Tensor output;
+  if (mode.rfind("raw", 0) == 0) {
+    output = net.run(input[0], input_blob, output_blob);
+  } else if (mode.rfind("pipeline", 0) == 0) {
+    const json& pipeline = meta.at("pipeline");
+    output = run_tiled(net, input[0], input_blob, output_blob, pipeline.at("tilesize").get<int64_t>(),
+                       pipeline.at("prepadding").get<int64_t>(), meta.at("scale").get<int64_t>());
+  } else {
+    return Outcome{{"unknown mode " + json(mode.substr(0, mode.find(':'))).dump()}, std::nullopt};
+  }
+  output = output.unsqueeze(0).to(torch::kCPU, torch::kFloat32);
+
+  Outcome outcome;
+  if (!output.sizes().equals(expected.sizes())) {
+    outcome.problems.push_back("output shape " + shape_string(output) + ", expected " + shape_string(expected));
+    return outcome;
+  }
+  const double tolerance = meta.value("suggested_tolerance", json::object()).value("atol", 2e-3);
+  outcome.max_abs_err = (output - expected).abs().max().item<double>();
+  // NaN fails the comparison, hence the negation.
+  if (!(*outcome.max_abs_err <= tolerance))
+    outcome.problems.push_back("max_abs_err above tolerance " + json(tolerance).dump());
+  return outcome;
+}
+
+void check_ncnn_set(const std::string& set_name, const std::vector<fs::path>& case_dirs, const fs::path& models,
+                    const std::string& filter, Report& report) {
+  std::map<std::string, std::vector<fs::path>> cases_by_model;
+  for (const fs::path& case_dir : case_dirs)
+    cases_by_model[case_dir.parent_path().filename().string()].push_back(case_dir);
+
+  for (const auto& [model, cases] : cases_by_model) {
+    if (!filter.empty() && filter != "ncnn" && filter != model) continue;
+    const auto case_name = [&](const fs::path& case_dir) {
+      return set_name + "/" + model + "/" + case_dir.filename().string();
+    };
+    const auto skip_all = [&](const std::string& reason) {
+      for (const fs::path& case_dir : cases) report.skip(case_name(case_dir), reason);
+    };
+    const fs::path param = models / "ncnn" / (model + ".param");
+    const fs::path bin = models / "ncnn" / (model + ".bin");
+    if (!fs::exists(param) || !fs::exists(bin)) {
+      skip_all("model files missing: " + param.string());
+      continue;
+    }
+
+    std::optional<ncnn::Net> net;
+    std::string load_error;
+    try {
+      const std::vector<std::string> missing = unimplemented_layer_types(param.string());
+      if (!missing.empty()) {
+        std::string reason = "layer types not implemented:";
+        for (const std::string& type : missing) reason += " " + type;
+        skip_all(reason);
+        continue;
+      }
+      net = ncnn::Net::load(param.string(), bin.string());
+    } catch (const std::exception& error) {
+      load_error = one_line_message(error);
+    }
+    for (const fs::path& case_dir : cases) {
+      if (net)
+        report.pass_or_fail(case_name(case_dir), guarded([&] { return check_ncnn_case(*net, case_dir); }));
+      else
+        report.pass_or_fail(case_name(case_dir), Outcome{{load_error}, std::nullopt});
+    }
+  }
+}
+
+// ---- any fixture set ----
+
+void check_fixture_set(const fs::path& root, const fs::path& models, const std::string& filter, Report& report) {
   const std::string set_name = folder_name(root);
   const fs::path index_path = root / "index.json";
   json index;
@@ -255,26 +412,31 @@ void check_fixture_set(const fs::path& root, const std::string& filter, Report& 
       return;
     }
   }
-  if (is_spandrel_set(index))
+  if (is_spandrel_set(index)) {
     check_spandrel_set(root, set_name, index, filter, report);
+    return;
+  }
+  const std::vector<fs::path> ncnn_cases = ncnn_case_dirs(root);
+  if (is_ncnn_set(ncnn_cases))
+    check_ncnn_set(set_name, ncnn_cases, models, filter, report);
   else if (filter.empty())
     report.skip(set_name, "no checker for this set kind yet");
 }
 
-void check_fixtures(const fs::path& fixtures, const std::string& filter, Report& report) {
+void check_fixtures(const fs::path& fixtures, const fs::path& models, const std::string& filter, Report& report) {
   if (!fs::is_directory(fixtures)) {
     report.skip(fixtures.string(), "fixtures folder missing");
     return;
   }
-  if (fs::exists(fixtures / "index.json")) {
-    check_fixture_set(fixtures, filter, report);
+  if (fs::exists(fixtures / "index.json") || is_ncnn_set(ncnn_case_dirs(fixtures))) {
+    check_fixture_set(fixtures, models, filter, report);
     return;
   }
   std::vector<fs::path> sets;
   for (const auto& item : fs::directory_iterator(fixtures))
     if (item.is_directory()) sets.push_back(item.path());
   std::sort(sets.begin(), sets.end());
-  for (const fs::path& set : sets) check_fixture_set(set, filter, report);
+  for (const fs::path& set : sets) check_fixture_set(set, models, filter, report);
 }
 
 // ---- real-weight goldens ----
@@ -382,14 +544,14 @@ int main(int argc, char** argv) {
   std::string fixtures = uprez::test::fixtures_root();
   std::string models = uprez::test::models_root();
   std::string filter;
-  app.add_option("--fixtures", fixtures, "a fixture set (folder with index.json) or a folder of sets")
+  app.add_option("--fixtures", fixtures, "a fixture set (folder with index.json, or an ncnn set) or a folder of sets")
       ->capture_default_str();
   app.add_option("--filter", filter, "check only this architecture id (e.g. ESRGAN)");
-  app.add_option("--models", models, "real-weight models folder with golden/")->capture_default_str();
+  app.add_option("--models", models, "real-weight models folder (golden/, ncnn/)")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   uprez::conformance::Report report;
-  uprez::conformance::check_fixtures(fixtures, filter, report);
+  uprez::conformance::check_fixtures(fixtures, models, filter, report);
   uprez::conformance::check_goldens(models, filter, report);
   report.summary();
   return report.any_failed() ? EXIT_FAILURE : EXIT_SUCCESS;

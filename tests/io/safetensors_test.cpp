@@ -45,7 +45,7 @@ class SafetensorsTest : public ::testing::Test {
   }
   static StateDict read(const std::string& path) {
     const MappedFile file(path);
-    return read_safetensors(file);
+    return read_safetensors(file.bytes(), file.path());
   }
   void expect_invalid(const std::string& bytes, const std::string& fragment) {
     const std::string path = write(bytes);

@@ -48,7 +48,8 @@ TEST_F(UpscalerProcessorTest, ArgumentErrorsNameTheArgument) {
   const std::string m = "upscaler;model=" + model_;
   const std::vector<std::pair<std::string, std::string>> cases = {
       {m + ";bogus=1", "unknown argument \"bogus\", valid arguments: device, dtype"},
-      {"upscaler;tile=4", "missing required argument \"model\""},
+      {"upscaler-ncnn;param=x.param", "missing required argument \"model\""},
+      {"upscaler;tile=4", "tile is too small"},
       {m + ";tile=abc", "argument \"tile\" must be an integer or \"auto\""},
       {m + ";tile=33", "tile"},
       {m + ";tile=32;overlap=32", "overlap"},
@@ -65,6 +66,14 @@ TEST_F(UpscalerProcessorTest, ArgumentErrorsNameTheArgument) {
     EXPECT_NE(message.find(expected), std::string::npos) << uri << " -> " << message;
     EXPECT_EQ(message.find('\n'), std::string::npos) << message;
   }
+}
+
+TEST(UpscalerProcessor, WithoutAModelUsesTheBuiltInOne) {
+  auto processor = create_processor("upscaler;tile=16;overlap=4", "cpu");
+  EXPECT_NE(processor->describe().find("uprez-compact-x4, Compact x4"), std::string::npos) << processor->describe();
+  const Image result = processor->apply(test::synthetic_image(9, 7, 3, 8));
+  EXPECT_EQ(result.width, 36);
+  EXPECT_EQ(result.height, 28);
 }
 
 TEST_F(UpscalerProcessorTest, SnakeCaseKeysAreAccepted) {
@@ -90,4 +99,68 @@ TEST_F(UpscalerProcessorTest, ScaleArgumentResizesTheResult) {
   const Image output = processor->apply(test::synthetic_image(10, 7, 3, 8));
   EXPECT_EQ(output.width, 30);
   EXPECT_EQ(output.height, 21);
+}
+
+namespace {
+
+// upscaler-ncnn with a real NCNN model (realesr-animevideov3-x4, 64x16 Compact-like) from the shared models.
+class UpscalerNcnnProcessorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string folder = test::models_root() + "/ncnn";
+    UPREZ_REQUIRE_PATH(folder);
+    model_ = folder + "/realesr-animevideov3-x4.bin";
+    param_ = folder + "/realesr-animevideov3-x4.param";
+    uri_ = "upscaler-ncnn;model=" + model_ + ";param=" + param_;
+  }
+  std::string model_, param_, uri_;
+};
+
+}  // namespace
+
+TEST_F(UpscalerNcnnProcessorTest, ArgumentErrorsFollowDgenerate) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {";tile=3", "argument \"tile\" must be divisible by 2"},
+      {";tile=1", "argument \"tile\" must be greater than 2, or exactly 0"},
+      {";overlap=-1", "argument \"overlap\" must be greater than or equal to 0"},
+      {";tile=16;overlap=20", "argument \"tile\" must be greater than \"overlap\""},
+      {";gpu-index=-1", "argument \"gpu-index\" must be greater than or equal to 0"},
+      {";threads=0", "argument \"threads\" must be greater than or equal to 1, or \"auto\" or \"half\""},
+      {";threads=lots", "argument \"threads\" must be greater than or equal to 1, or \"auto\" or \"half\""},
+      {";use-gpu=true;winograd=false", "argument \"winograd\" cannot be specified when running on the gpu"},
+      {";use-gpu=true;sgemm=true", "argument \"sgemm\" cannot be specified when running on the gpu"},
+      {";use-gpu=true;blocktime=5", "argument \"blocktime\" cannot be specified when running on the gpu"},
+      {";blocktime=401", "argument \"blocktime\" cannot be greater than 400"},
+      {";blocktime=-1", "argument \"blocktime\" cannot be less than 0"},
+      {";device=cpu", "unknown argument \"device\""},
+      {";model-offload=true", "unknown argument \"model-offload\""},
+  };
+  for (const auto& [arguments, expected] : cases) {
+    const std::string message = message_of([&] { create_processor(uri_ + arguments, "cpu"); });
+    EXPECT_NE(message.find(expected), std::string::npos) << arguments << ": " << message;
+  }
+  EXPECT_NE(message_of([&] { create_processor("upscaler-ncnn;model=/no/x.bin;param=" + param_, "cpu"); })
+                .find("Model file does not exist: /no/x.bin"),
+            std::string::npos);
+  EXPECT_NE(message_of([&] { create_processor("upscaler-ncnn;model=" + model_ + ";param=/no/x.param", "cpu"); })
+                .find("Param file does not exist: /no/x.param"),
+            std::string::npos);
+}
+
+TEST_F(UpscalerNcnnProcessorTest, UpscalesTiledAndKeepsAlpha) {
+  auto untiled = create_processor(uri_ + ";tile=0;threads=1", "cpu");
+  auto tiled = create_processor(uri_ + ";tile=16;overlap=8;threads=1", "cpu");
+  const Image input = test::synthetic_image(30, 22, 4, 8);
+  const Image whole = untiled->apply(input);
+  const Image tiles = tiled->apply(input);
+  ASSERT_EQ(whole.width, 120);
+  ASSERT_EQ(whole.height, 88);
+  EXPECT_EQ(whole.channels, 4);
+  ASSERT_EQ(tiles.data.size(), whole.data.size());
+  // The network's receptive field is wider than the overlap, so tiles differ a little; no seams means no large
+  // differences anywhere.
+  int largest = 0;
+  for (size_t i = 0; i < whole.data.size(); ++i)
+    largest = std::max(largest, std::abs(int(whole.data[i]) - int(tiles.data[i])));
+  EXPECT_LE(largest, 24);
 }

@@ -12,7 +12,6 @@ namespace uprez::train {
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
-constexpr double kLastConvInitScale = 0.1;
 
 torch::Tensor l1(const torch::Tensor& a, const torch::Tensor& b) { return (a - b).abs().mean(); }
 
@@ -45,11 +44,23 @@ Trainer::Trainer(const TrainOptions& options) : options_(options) {
   shape.upscale = options.scale;
   network_ = std::make_shared<CompactNetwork>(shape);
   {
+    // He initialisation for the activation's initial negative slope keeps the features' variance constant with
+    // depth (LibTorch's default, kaiming_uniform(a = sqrt(5)), shrinks it threefold per layer, so that 8 layers
+    // in the features are ~1e-3). The last convolution starts at zero: training starts exactly at the
+    // nearest-neighbour upscale with live features. (With a random last convolution, the first steps shrink the
+    // random residual by killing the features, and training stalls at the nearest-neighbour upscale.)
     torch::NoGradGuard no_grad;
     const std::string last = "body." + std::to_string(2 * options.convs + 2);
     const auto parameters = network_->named_parameters();
-    parameters[last + ".weight"].mul_(kLastConvInitScale);
-    parameters[last + ".bias"].zero_();
+    const double negative_slope = parameters["body.1.weight"].mean().item<double>();
+    for (const auto& parameter : parameters) {
+      torch::Tensor value = parameter.value();
+      if (value.dim() == 4)
+        torch::nn::init::kaiming_normal_(value, negative_slope, torch::kFanIn, torch::kLeakyReLU);
+      else if (parameter.key().size() > 5 && parameter.key().substr(parameter.key().size() - 5) == ".bias")
+        value.zero_();
+    }
+    parameters[last + ".weight"].zero_();
   }
   optimizer_ = std::make_unique<torch::optim::Adam>(
       network_->parameters(), torch::optim::AdamOptions(options.learning_rate).betas({0.9, 0.99}));

@@ -35,8 +35,8 @@ double cosine_learning_rate(const TrainOptions& options, int64_t step);
 
 class Trainer {
  public:
-  // A fresh network (PReLU, weights drawn from options.seed; the last convolution starts at a tenth of its
-  // default scale so that training starts near the nearest-neighbour residual base) and its optimizer.
+  // A fresh network (PReLU, He-initialised weights drawn from options.seed, zero biases; the last convolution
+  // starts at zero, so that training starts at the nearest-neighbour residual base) and its optimizer.
   explicit Trainer(const TrainOptions& options);
 
   // One Adam step on `batch` at the learning rate of the current step; returns the batch's loss.

@@ -1,0 +1,52 @@
+// The interface every NCNN layer implements (one file per layer type under layers/, as ncnn does), and the
+// factory that makes a layer from its type name.
+//
+// Blobs are float32 LibTorch tensors without a batch dimension, in ncnn's Mat shapes: dims 1: (w), dims 2: (h, w),
+// dims 3: (c, h, w), dims 4: (c, d, h, w). Axis parameters therefore mean what they mean in ncnn (axis 0 of a
+// 3-D blob is the channel axis). Tensors may live on any device; layers keep device and dtype of their inputs
+// (weights are moved with to()).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "ncnn/model_bin.h"
+#include "ncnn/param_dict.h"
+
+namespace uprez::ncnn {
+
+class Layer {
+ public:
+  virtual ~Layer() = default;
+
+  // Reads the layer's parameters; an unsupported value is an error naming it (params.fail).
+  virtual void load_param(const ParamDict& params) { (void)params; }
+  // Reads the layer's weights from the .bin, in ncnn's order for this layer type.
+  virtual void load_model(ModelBin& bin) { (void)bin; }
+  // Moves the weights (default: none).
+  virtual void to(const torch::Device& device, torch::Dtype dtype) {
+    (void)device;
+    (void)dtype;
+  }
+  // The output blobs for the input blobs (as many as the .param line lists). Throws Error for inputs the layer
+  // cannot take (wrong dims, mismatched shapes), naming the layer.
+  virtual std::vector<torch::Tensor> forward(const std::vector<torch::Tensor>& inputs) const = 0;
+
+  std::string type;  // e.g. "Convolution"
+  std::string name;  // the layer's name in the .param file
+  // "<param file>:<line>: <type> <name>", for error messages.
+  std::string context;
+  // How many output blobs the .param line lists (set before load_param); forward returns that many tensors.
+  int output_count = 0;
+};
+
+// A new layer of ncnn type `type`, or nullptr for an unknown type.
+std::unique_ptr<Layer> create_layer(const std::string& type);
+
+// The type names create_layer knows, sorted.
+std::vector<std::string> layer_types();
+
+}  // namespace uprez::ncnn

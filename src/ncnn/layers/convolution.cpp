@@ -1,0 +1,125 @@
+// ncnn's Convolution (and ConvolutionDepthWise, which adds param 7 group): 0 num_output, the window of
+// spatial::KernelGeometry, 18 pad_value, 5 bias_term, 6 weight_data_size, 9/10 fused activation. Weights are
+// (num_output, channels / group, kernel_h, kernel_w), then num_output biases. Runs on FastConv2d (oneDNN on the
+// CPU). int8 models (param 8) and dynamic weights (param 19) are refused.
+#include "ncnn/layers/convolution.h"
+
+#include "arch/fast_conv.h"
+#include "ncnn/fused_activation.h"
+#include "ncnn/layers/layers.h"
+#include "ncnn/layers/spatial.h"
+
+namespace uprez::ncnn {
+
+namespace {
+
+using spatial::KernelGeometry;
+
+class Convolution final : public Layer {
+ public:
+  explicit Convolution(bool grouped) : grouped_(grouped) {}
+
+  void load_param(const ParamDict& params) override {
+    num_output_ = params.get_int(0, 0);
+    geometry_ = KernelGeometry::load(params);
+    pad_value_ = params.get_float(18, 0.f);
+    bias_term_ = params.get_int(5, 0) != 0;
+    const int64_t weight_data_size = params.get_int(6, 0);
+    group_ = grouped_ ? params.get_int(7, 1) : 1;
+    if (params.get_int(8, 0) != 0) params.fail(8, "int8 quantized convolutions are not supported");
+    if (params.get_int(19, 0) != 0) params.fail(19, "dynamic weights (taken from input blobs) are not supported");
+    activation_ = FusedActivation::load(params);
+
+    if (num_output_ <= 0) params.fail(0, "num_output must be positive");
+    if (group_ <= 0 || num_output_ % group_ != 0)
+      params.fail(7, "group " + std::to_string(group_) + " does not divide num_output " + std::to_string(num_output_));
+    const int64_t weights_per_input_channel = num_output_ * geometry_.kernel_h * geometry_.kernel_w;
+    if (weight_data_size <= 0 || weight_data_size % weights_per_input_channel != 0)
+      params.fail(6, "weight_data_size " + std::to_string(weight_data_size) + " is not a positive multiple of " +
+                         "num_output * kernel_w * kernel_h = " + std::to_string(weights_per_input_channel));
+    input_channels_ = weight_data_size / weights_per_input_channel * group_;
+    // oneDNN pads with zeros by itself, symmetrically; other borders are added before the convolution.
+    convolution_pads_ = geometry_.padding == KernelGeometry::Padding::Explicit && pad_value_ == 0.f &&
+                        geometry_.pads.top == geometry_.pads.bottom && geometry_.pads.left == geometry_.pads.right;
+  }
+
+  void load_model(ModelBin& bin) override {
+    const int64_t kernel_h = geometry_.kernel_h, kernel_w = geometry_.kernel_w;
+    torch::Tensor weight = bin.load(input_channels_ / group_ * num_output_ * kernel_h * kernel_w, 0);
+    torch::Tensor bias = bias_term_ ? bin.load(num_output_, 1) : torch::Tensor();
+
+    auto options = torch::nn::Conv2dOptions(input_channels_, num_output_, {kernel_h, kernel_w})
+                       .stride({geometry_.stride_h, geometry_.stride_w})
+                       .dilation({geometry_.dilation_h, geometry_.dilation_w})
+                       .groups(group_)
+                       .bias(bias_term_);
+    if (convolution_pads_) options.padding(torch::ExpandingArray<2>({geometry_.pads.top, geometry_.pads.left}));
+    conv_ = FastConv2d(options);
+    torch::NoGradGuard no_grad;
+    conv_->weight.copy_(weight.view(conv_->weight.sizes())).set_requires_grad(false);
+    if (bias_term_) conv_->bias.copy_(bias).set_requires_grad(false);
+  }
+
+  void to(const torch::Device& device, torch::Dtype dtype) override { conv_->to(device, dtype); }
+
+  std::vector<torch::Tensor> forward(const std::vector<torch::Tensor>& inputs) const override {
+    const torch::Tensor& input = spatial::single_input(*this, inputs);
+    if (input.dim() == 1 && geometry_.kernel_w == 1 && geometry_.kernel_h == 1 && !grouped_)
+      return {flat_forward(input)};
+    spatial::require_image(*this, input);
+    if (input.size(0) != input_channels_)
+      spatial::fail(
+          *this, "expects " + std::to_string(input_channels_) + " channels, got shape " + spatial::shape_text(input));
+    const torch::Tensor padded = convolution_pads_ ? input : spatial::pad_constant(input, borders(input), pad_value_);
+    const int64_t padded_h = padded.size(1) + (convolution_pads_ ? 2 * geometry_.pads.top : 0);
+    const int64_t padded_w = padded.size(2) + (convolution_pads_ ? 2 * geometry_.pads.left : 0);
+    if (padded_h < geometry_.extent_h() || padded_w < geometry_.extent_w())
+      spatial::fail(*this, "input " + spatial::shape_text(input) + " is smaller than the kernel");
+    return {convolve(padded.unsqueeze(0)).squeeze(0)};
+  }
+
+ private:
+  // The borders ncnn adds to `input` before convolving (explicit pads, or SAME padding for its size).
+  spatial::Borders borders(const torch::Tensor& input) const {
+    if (geometry_.padding == KernelGeometry::Padding::Explicit) return geometry_.pads;
+    return spatial::same_borders(input.size(1), input.size(2), geometry_.extent_h(), geometry_.extent_w(),
+                                 geometry_.stride_h, geometry_.stride_w,
+                                 geometry_.padding == KernelGeometry::Padding::SameUpper);
+  }
+
+  // The convolution of a (1, c, h, w) batch with its activation.
+  torch::Tensor convolve(const torch::Tensor& batch) const {
+    PostOps post;
+    const bool fused = activation_.append_to(post);
+    const torch::Tensor output = conv_.ptr()->forward(batch, post);
+    return fused ? output : activation_.apply(output);
+  }
+
+  // ncnn's compatibility path for a flattened (w) blob and a 1x1 kernel: an inner product with a (num_output) result.
+  torch::Tensor flat_forward(const torch::Tensor& input) const {
+    if (input.size(0) != input_channels_)
+      spatial::fail(*this,
+                    "expects " + std::to_string(input_channels_) + " values, got shape " + spatial::shape_text(input));
+    const torch::Tensor weight = conv_->weight.view({num_output_, input_channels_});
+    return activation_.apply(torch::linear(input, weight, conv_->bias));
+  }
+
+  const bool grouped_;
+  int64_t num_output_ = 0;
+  KernelGeometry geometry_;
+  float pad_value_ = 0.f;
+  bool bias_term_ = false;
+  int64_t group_ = 1;
+  int64_t input_channels_ = 0;
+  bool convolution_pads_ = false;  // FastConv2d adds the (symmetric, zero) pads itself
+  FusedActivation activation_;
+  FastConv2d conv_{nullptr};
+};
+
+}  // namespace
+
+std::unique_ptr<Layer> make_convolution_layer(bool grouped) { return std::make_unique<Convolution>(grouped); }
+
+std::unique_ptr<Layer> make_convolution_layer() { return make_convolution_layer(/*grouped=*/false); }
+
+}  // namespace uprez::ncnn

@@ -1,0 +1,51 @@
+// Eltwise: element-wise product (op_type 0), sum (1) or maximum (2) of two or more blobs of one shape (parameter
+// 0). A sum may weight each blob by a coefficient (parameter 1, an array with one value per input blob).
+#include "ncnn/layers/elementwise.h"
+#include "ncnn/layers/layers.h"
+
+namespace uprez::ncnn {
+
+namespace {
+
+enum class EltwiseOp { kProduct = 0, kSum = 1, kMax = 2 };
+
+class EltwiseLayer : public Layer {
+ public:
+  void load_param(const ParamDict& params) override {
+    const int op = params.get_int(0, 0);
+    if (op < 0 || op > 2) params.fail(0, "unsupported op_type " + std::to_string(op) + " (0 prod, 1 sum, 2 max)");
+    op_ = static_cast<EltwiseOp>(op);
+    coefficients_ = params.get_floats(1);
+  }
+
+  std::vector<torch::Tensor> forward(const std::vector<torch::Tensor>& inputs) const override {
+    if (inputs.size() < 2) layer_error(*this, "expects at least 2 input blobs, got " + std::to_string(inputs.size()));
+    for (const torch::Tensor& blob : inputs)
+      if (!blob.sizes().equals(inputs[0].sizes()))
+        layer_error(*this, "blobs of shapes " + shape_text(inputs[0]) + " and " + shape_text(blob) + " differ");
+    const bool weighted = op_ == EltwiseOp::kSum && !coefficients_.empty();
+    if (weighted && coefficients_.size() < inputs.size())
+      layer_error(*this, std::to_string(coefficients_.size()) + " coefficients for " + std::to_string(inputs.size()) +
+                             " input blobs");
+
+    torch::Tensor result = weighted ? inputs[0] * coefficients_[0] : inputs[0];
+    for (size_t b = 1; b < inputs.size(); ++b) {
+      switch (op_) {
+        case EltwiseOp::kProduct: result = result * inputs[b]; break;
+        case EltwiseOp::kSum: result = torch::add(result, inputs[b], weighted ? coefficients_[b] : 1.f); break;
+        case EltwiseOp::kMax: result = torch::maximum(result, inputs[b]); break;
+      }
+    }
+    return {result};
+  }
+
+ private:
+  EltwiseOp op_ = EltwiseOp::kProduct;
+  std::vector<float> coefficients_;
+};
+
+}  // namespace
+
+std::unique_ptr<Layer> make_eltwise_layer() { return std::make_unique<EltwiseLayer>(); }
+
+}  // namespace uprez::ncnn

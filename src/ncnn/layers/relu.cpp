@@ -1,0 +1,26 @@
+// ReLU: x for x >= 0, else x * slope (parameter 0, default 0: plain ReLU; non-zero: leaky ReLU).
+#include "ncnn/layers/elementwise.h"
+#include "ncnn/layers/layers.h"
+
+namespace uprez::ncnn {
+
+namespace {
+
+class ReLULayer : public ElementwiseLayer {
+ public:
+  void load_param(const ParamDict& params) override { slope_ = params.get_float(0, 0.f); }
+
+ protected:
+  torch::Tensor apply(const torch::Tensor& blob) const override {
+    return slope_ == 0.f ? torch::relu(blob) : torch::leaky_relu(blob, slope_);
+  }
+
+ private:
+  float slope_ = 0.f;
+};
+
+}  // namespace
+
+std::unique_ptr<Layer> make_relu_layer() { return std::make_unique<ReLULayer>(); }
+
+}  // namespace uprez::ncnn

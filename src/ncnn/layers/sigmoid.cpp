@@ -1,0 +1,18 @@
+// Sigmoid: 1 / (1 + exp(-x)) of every element.
+#include "ncnn/layers/elementwise.h"
+#include "ncnn/layers/layers.h"
+
+namespace uprez::ncnn {
+
+namespace {
+
+class SigmoidLayer : public ElementwiseLayer {
+ protected:
+  torch::Tensor apply(const torch::Tensor& blob) const override { return torch::sigmoid(blob); }
+};
+
+}  // namespace
+
+std::unique_ptr<Layer> make_sigmoid_layer() { return std::make_unique<SigmoidLayer>(); }
+
+}  // namespace uprez::ncnn
