@@ -68,13 +68,13 @@ class Convolution final : public Layer {
       return {flat_forward(input)};
     spatial::require_image(*this, input);
     if (input.size(0) != input_channels_)
-      spatial::fail(
-          *this, "expects " + std::to_string(input_channels_) + " channels, got shape " + spatial::shape_text(input));
+      layer_error(
+          *this, "expects " + std::to_string(input_channels_) + " channels, got shape " + shape_text(input));
     const torch::Tensor padded = convolution_pads_ ? input : spatial::pad_constant(input, borders(input), pad_value_);
     const int64_t padded_h = padded.size(1) + (convolution_pads_ ? 2 * geometry_.pads.top : 0);
     const int64_t padded_w = padded.size(2) + (convolution_pads_ ? 2 * geometry_.pads.left : 0);
     if (padded_h < geometry_.extent_h() || padded_w < geometry_.extent_w())
-      spatial::fail(*this, "input " + spatial::shape_text(input) + " is smaller than the kernel");
+      layer_error(*this, "input " + shape_text(input) + " is smaller than the kernel");
     return {convolve(padded.unsqueeze(0)).squeeze(0)};
   }
 
@@ -98,8 +98,8 @@ class Convolution final : public Layer {
   // ncnn's compatibility path for a flattened (w) blob and a 1x1 kernel: an inner product with a (num_output) result.
   torch::Tensor flat_forward(const torch::Tensor& input) const {
     if (input.size(0) != input_channels_)
-      spatial::fail(*this,
-                    "expects " + std::to_string(input_channels_) + " values, got shape " + spatial::shape_text(input));
+      layer_error(*this,
+                    "expects " + std::to_string(input_channels_) + " values, got shape " + shape_text(input));
     const torch::Tensor weight = conv_->weight.view({num_output_, input_channels_});
     return activation_.apply(torch::linear(input, weight, conv_->bias));
   }

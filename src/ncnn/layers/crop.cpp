@@ -67,10 +67,10 @@ class Crop final : public Layer {
   }
 
   std::vector<torch::Tensor> forward(const std::vector<torch::Tensor>& inputs) const override {
-    spatial::require_inputs(*this, inputs, form_ == Form::Reference ? 2 : 1);
+    expect_input_count(*this, inputs, form_ == Form::Reference ? 2 : 1);
     const torch::Tensor& input = inputs[0];
     if (input.dim() < 1 || input.dim() > 4)
-      spatial::fail(*this, "expects a blob of 1 to 4 dims, got shape " + spatial::shape_text(input));
+      layer_error(*this, "expects a blob of 1 to 4 dims, got shape " + shape_text(input));
     const std::vector<Window> windows = form_ == Form::Slices      ? slice_windows(input)
                                         : form_ == Form::Reference ? reference_windows(input, inputs[1])
                                                                    : offset_windows(input);
@@ -82,9 +82,9 @@ class Crop final : public Layer {
     for (int64_t dim = 0; dim < input.dim(); ++dim) {
       const Window& window = windows[dim];
       if (window.offset < 0 || window.size <= 0 || window.offset + window.size > input.size(dim))
-        spatial::fail(*this, "window [" + std::to_string(window.offset) + ", " +
+        layer_error(*this, "window [" + std::to_string(window.offset) + ", " +
                                  std::to_string(window.offset + window.size) + ") of dim " + std::to_string(dim) +
-                                 " does not fit input " + spatial::shape_text(input));
+                                 " does not fit input " + shape_text(input));
       output = output.narrow(dim, window.offset, window.size);
     }
     return {output.contiguous()};
@@ -99,13 +99,13 @@ class Crop final : public Layer {
     for (int64_t dim = 0; dim < dims; ++dim) windows[dim] = {0, input.size(dim)};
     const size_t axis_count = axes_.empty() ? static_cast<size_t>(dims) : axes_.size();
     if (starts_.size() < axis_count || ends_.size() < axis_count)
-      spatial::fail(*this, "needs a start and an end for each of " + std::to_string(axis_count) + " axes, has " +
+      layer_error(*this, "needs a start and an end for each of " + std::to_string(axis_count) + " axes, has " +
                                std::to_string(starts_.size()) + " and " + std::to_string(ends_.size()));
     for (size_t i = 0; i < axis_count; ++i) {
       const int64_t axis = axes_.empty() ? static_cast<int64_t>(i) : (axes_[i] < 0 ? axes_[i] + dims : axes_[i]);
       if (axis < 0 || axis >= dims)
-        spatial::fail(*this,
-                      "axis " + std::to_string(axes_[i]) + " is out of range for input " + spatial::shape_text(input));
+        layer_error(*this,
+                      "axis " + std::to_string(axes_[i]) + " is out of range for input " + shape_text(input));
       const int64_t length = input.size(axis);
       const int64_t start = starts_[i] == kWhole ? 0 : starts_[i];
       const int64_t end = ends_[i] == kWhole ? length : ends_[i];

@@ -63,8 +63,8 @@ class Deconvolution final : public Layer {
     const torch::Tensor& input = spatial::single_input(*this, inputs);
     spatial::require_image(*this, input);
     if (input.size(0) != input_channels_)
-      spatial::fail(
-          *this, "expects " + std::to_string(input_channels_) + " channels, got shape " + spatial::shape_text(input));
+      layer_error(
+          *this, "expects " + std::to_string(input_channels_) + " channels, got shape " + shape_text(input));
     return {cut(activation_.apply(scatter(input)))};
   }
 
@@ -107,7 +107,7 @@ class Deconvolution final : public Layer {
     if (!borders.any()) return full;
     const int64_t out_h = height - borders.top - borders.bottom, out_w = width - borders.left - borders.right;
     if (borders.top < 0 || borders.bottom < 0 || borders.left < 0 || borders.right < 0 || out_h <= 0 || out_w <= 0)
-      spatial::fail(*this, "cannot cut a " + std::to_string(height) + "x" + std::to_string(width) + " output to " +
+      layer_error(*this, "cannot cut a " + std::to_string(height) + "x" + std::to_string(width) + " output to " +
                                std::to_string(out_h) + "x" + std::to_string(out_w));
     return full.narrow(1, borders.top, out_h).narrow(2, borders.left, out_w).contiguous();
   }

@@ -39,8 +39,8 @@ class InnerProduct final : public Layer {
     const torch::Tensor& input = spatial::single_input(*this, inputs);
     const bool row_wise = input.dim() == 2 && input.size(1) == num_input_;
     if (!row_wise && input.numel() != num_input_)
-      spatial::fail(*this, "expects " + std::to_string(num_input_) + " values (or rows of them), got shape " +
-                               spatial::shape_text(input));
+      layer_error(*this, "expects " + std::to_string(num_input_) + " values (or rows of them), got shape " +
+                               shape_text(input));
     const torch::Tensor rows = row_wise ? input : input.reshape({num_input_});
     return {activation_.apply(torch::linear(rows, weight_, bias_))};
   }

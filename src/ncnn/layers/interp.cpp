@@ -149,10 +149,10 @@ class Interp final : public Layer {
   }
 
   std::vector<torch::Tensor> forward(const std::vector<torch::Tensor>& inputs) const override {
-    spatial::require_inputs(*this, inputs, dynamic_target_size_ ? 2 : 1);
+    expect_input_count(*this, inputs, dynamic_target_size_ ? 2 : 1);
     const torch::Tensor& input = inputs[0];
     if (input.dim() < 1 || input.dim() > 3)
-      spatial::fail(*this, "expects a (w), (h, w) or (c, h, w) blob, got shape " + spatial::shape_text(input));
+      layer_error(*this, "expects a (w), (h, w) or (c, h, w) blob, got shape " + shape_text(input));
     const spatial::MatShape shape = spatial::mat_shape(input);
     int64_t out_w = output_width_, out_h = output_height_;
     if (dynamic_target_size_) {
@@ -166,8 +166,8 @@ class Interp final : public Layer {
       out_h = static_cast<int>(static_cast<float>(in_h) * height_scale_);
     }
     if (out_w <= 0 || out_h <= 0)
-      spatial::fail(*this, "output size " + std::to_string(out_h) + "x" + std::to_string(out_w) + " for input " +
-                               spatial::shape_text(input) + " is empty");
+      layer_error(*this, "output size " + std::to_string(out_h) + "x" + std::to_string(out_w) + " for input " +
+                               shape_text(input) + " is empty");
 
     if (shape.dims == 1) return {input.reshape({shape.w, 1, 1}).expand({shape.w, out_h, out_w}).contiguous()};
     if (out_w == shape.w && (shape.dims == 2 || out_h == shape.h)) return {input};

@@ -44,7 +44,7 @@ class Padding final : public Layer {
   std::vector<torch::Tensor> forward(const std::vector<torch::Tensor>& inputs) const override {
     const torch::Tensor& input = spatial::single_input(*this, inputs);
     if (input.dim() < 1 || input.dim() > 4)
-      spatial::fail(*this, "expects a blob of 1 to 4 dims, got shape " + spatial::shape_text(input));
+      layer_error(*this, "expects a blob of 1 to 4 dims, got shape " + shape_text(input));
     if (top_ == 0 && bottom_ == 0 && left_ == 0 && right_ == 0 && front_ == 0 && behind_ == 0) return {input};
     const std::vector<std::pair<int64_t, int64_t>> borders = borders_by_dim(input.dim());
     switch (type_) {
@@ -94,7 +94,7 @@ class Padding final : public Layer {
     std::vector<int64_t> values_shape(output_shape.size(), 1);
     values_shape[0] = output_shape[0];
     if (channel_values_.size(0) < output_shape[0])
-      spatial::fail(*this, "has " + std::to_string(channel_values_.size(0)) + " per-channel pad values for " +
+      layer_error(*this, "has " + std::to_string(channel_values_.size(0)) + " per-channel pad values for " +
                                std::to_string(output_shape[0]) + " output channels");
     torch::Tensor output =
         channel_values_.narrow(0, 0, output_shape[0]).to(input.dtype()).view(values_shape).expand(output_shape).clone();
@@ -111,7 +111,7 @@ class Padding final : public Layer {
     if (type_ == PadType::Reflect)
       for (int64_t dim = 0; dim < input.dim(); ++dim)
         if (borders[dim].first >= input.size(dim) || borders[dim].second >= input.size(dim))
-          spatial::fail(*this, "reflect padding needs pads smaller than the input " + spatial::shape_text(input));
+          layer_error(*this, "reflect padding needs pads smaller than the input " + shape_text(input));
     std::vector<int64_t> shape5(5 - input.dim(), 1);
     std::vector<std::pair<int64_t, int64_t>> borders5(5 - input.dim(), {0, 0});
     for (int64_t dim = 0; dim < input.dim(); ++dim) shape5.push_back(input.size(dim));

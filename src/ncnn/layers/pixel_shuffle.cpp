@@ -24,8 +24,8 @@ class PixelShuffle final : public Layer {
     const int64_t height = input.size(1), width = input.size(2);
     const int64_t out_channels = input.size(0) / (factor_ * factor_);
     if (out_channels == 0)
-      spatial::fail(*this, "needs at least " + std::to_string(factor_ * factor_) + " channels, got shape " +
-                               spatial::shape_text(input));
+      layer_error(*this, "needs at least " + std::to_string(factor_ * factor_) + " channels, got shape " +
+                               shape_text(input));
     const torch::Tensor used = input.narrow(0, 0, out_channels * factor_ * factor_);
     // Split the channels into (out channel, row offset, column offset), then interleave the offsets with rows and
     // columns.

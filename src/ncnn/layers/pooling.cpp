@@ -77,7 +77,7 @@ class Pooling final : public Layer {
     const torch::Tensor padded = spatial::pad_constant(input, borders, pad_value);
     const int64_t padded_h = padded.size(1), padded_w = padded.size(2);
     if (padded_h < kernel_h_ || padded_w < kernel_w_)
-      spatial::fail(*this, "input " + spatial::shape_text(input) + " is smaller than the kernel");
+      layer_error(*this, "input " + shape_text(input) + " is smaller than the kernel");
 
     const std::vector<int64_t> kernel{kernel_h_, kernel_w_}, stride{stride_h_, stride_w_};
     if (type_ == PoolingType::Max) return torch::max_pool2d(padded, kernel, stride);

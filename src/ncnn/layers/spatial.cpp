@@ -1,9 +1,6 @@
 #include "ncnn/layers/spatial.h"
 
 #include <algorithm>
-#include <sstream>
-
-#include "core/error.h"
 
 namespace uprez::ncnn::spatial {
 
@@ -20,29 +17,13 @@ std::pair<int64_t, int64_t> split_border(int64_t total, bool upper) {
 
 }  // namespace
 
-std::string shape_text(const torch::Tensor& blob) {
-  std::ostringstream text;
-  text << "(";
-  for (int64_t i = 0; i < blob.dim(); ++i) text << (i ? ", " : "") << blob.size(i);
-  text << ")";
-  return text.str();
-}
-
-void fail(const Layer& layer, const std::string& message) { throw Error(layer.context + ": " + message); }
-
-void require_inputs(const Layer& layer, const std::vector<torch::Tensor>& inputs, size_t count) {
-  if (inputs.size() != count)
-    fail(layer, "expects " + std::to_string(count) + " input blob" + (count == 1 ? "" : "s") + ", got " +
-                    std::to_string(inputs.size()));
-}
-
 const torch::Tensor& single_input(const Layer& layer, const std::vector<torch::Tensor>& inputs) {
-  require_inputs(layer, inputs, 1);
+  expect_input_count(layer, inputs, 1);
   return inputs.front();
 }
 
 void require_image(const Layer& layer, const torch::Tensor& blob) {
-  if (blob.dim() != 3) fail(layer, "expects a 3-D (c, h, w) blob, got shape " + shape_text(blob));
+  if (blob.dim() != 3) layer_error(layer, "expects a 3-D (c, h, w) blob, got shape " + shape_text(blob));
 }
 
 MatShape mat_shape(const torch::Tensor& blob) {

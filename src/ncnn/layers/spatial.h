@@ -1,5 +1,5 @@
 // Helpers shared by the NCNN layers that work on images (convolutions, inner product, pooling, resizing, pixel
-// shuffle, cropping, padding): error messages naming the layer, ncnn's view of a blob's shape, and the window
+// shuffle, cropping, padding): input checks, ncnn's view of a blob's shape, and the window
 // geometry and SAME padding rules of ncnn's convolutions.
 #pragma once
 
@@ -10,18 +10,10 @@
 #include <torch/torch.h>
 
 #include "ncnn/layer.h"
+#include "ncnn/layers/layer_checks.h"
 #include "ncnn/param_dict.h"
 
 namespace uprez::ncnn::spatial {
-
-// "(3, 64, 64)".
-std::string shape_text(const torch::Tensor& blob);
-
-// Throws Error("<layer context>: <message>").
-[[noreturn]] void fail(const Layer& layer, const std::string& message);
-
-// Throws unless there are exactly `count` input blobs.
-void require_inputs(const Layer& layer, const std::vector<torch::Tensor>& inputs, size_t count);
 
 // The only input of a layer that takes one blob; throws unless there is exactly one.
 const torch::Tensor& single_input(const Layer& layer, const std::vector<torch::Tensor>& inputs);
