@@ -1,7 +1,11 @@
 #include "processors/image_upscale.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "core/error.h"
 #include "image/image_tensor.h"
+#include "image/resize.h"
 
 namespace uprez {
 
@@ -83,6 +87,14 @@ Image upscale_image(const Image& image, const UpscaleModel& model, const TileOpt
         });
   }
   return output;
+}
+
+Image resize_to_scale(Image upscaled, const Image& source, double scale) {
+  const int width = std::max(1, static_cast<int>(std::lround(source.width * scale)));
+  const int height = std::max(1, static_cast<int>(std::lround(source.height * scale)));
+  if (width == upscaled.width && height == upscaled.height) return upscaled;
+  const ResizeFilter filter = width > upscaled.width ? ResizeFilter::Lanczos : ResizeFilter::Area;
+  return resize_image(upscaled, width, height, filter);
 }
 
 }  // namespace uprez

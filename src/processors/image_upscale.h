@@ -26,4 +26,8 @@ struct UpscaleModel {
 Image upscale_image(const Image& image, const UpscaleModel& model, const TileOptions& tiles,
                     const ProgressCallback& progress);
 
+// `upscaled` (the model's result for `source`) resized to `scale` times `source`'s size when the model's own
+// scale differs (Lanczos up, area down); `upscaled` itself when the sizes already match.
+Image resize_to_scale(Image upscaled, const Image& source, double scale);
+
 }  // namespace uprez

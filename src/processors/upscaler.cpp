@@ -1,13 +1,11 @@
 #include "processors/upscaler.h"
 
-#include <cmath>
 #include <numeric>
 
 #include "arch/architecture.h"
 #include "builtin/builtin_model.h"
 #include "core/device.h"
 #include "core/error.h"
-#include "image/resize.h"
 #include "io/model_file.h"
 #include "processors/image_upscale.h"
 #include "tiling/auto_tile.h"
@@ -61,12 +59,7 @@ class UpscalerProcessor : public Processor {
     upscale.output_channels = model_.info.output_channels;
     upscale.run = [this](const torch::Tensor& tile) { return model_(tile).to(torch::kCPU, torch::kFloat32); };
 
-    Image result = upscale_image(image, upscale, effective_tiles(image.width), progress);
-    const int width = static_cast<int>(std::lround(image.width * scale_));
-    const int height = static_cast<int>(std::lround(image.height * scale_));
-    if (width == result.width && height == result.height) return result;
-    const ResizeFilter filter = width > result.width ? ResizeFilter::Lanczos : ResizeFilter::Area;
-    return resize_image(result, std::max(width, 1), std::max(height, 1), filter);
+    return resize_to_scale(upscale_image(image, upscale, effective_tiles(image.width), progress), image, scale_);
   }
 
   void offload() override {

@@ -1,6 +1,5 @@
 #include "processors/upscaler_ncnn.h"
 
-#include <cmath>
 #include <filesystem>
 #include <thread>
 
@@ -9,7 +8,6 @@
 
 #include "arch/fast_conv.h"
 #include "core/error.h"
-#include "image/resize.h"
 #include "ncnn/net.h"
 #include "ncnn/upscale_graph.h"
 #include "processors/image_upscale.h"
@@ -97,12 +95,7 @@ class UpscalerNcnnProcessor : public Processor {
     upscale.input_channels = graph_.input_channels;
     upscale.output_channels = graph_.output_channels;
     upscale.run = [this](const torch::Tensor& tile) { return run_net(tile); };
-    Image result = upscale_image(image, upscale, effective_tiles(), progress);
-    const int width = static_cast<int>(std::lround(image.width * scale_));
-    const int height = static_cast<int>(std::lround(image.height * scale_));
-    if (width == result.width && height == result.height) return result;
-    const ResizeFilter filter = width > result.width ? ResizeFilter::Lanczos : ResizeFilter::Area;
-    return resize_image(result, std::max(width, 1), std::max(height, 1), filter);
+    return resize_to_scale(upscale_image(image, upscale, effective_tiles(), progress), image, scale_);
   }
 
  private:
