@@ -7,12 +7,15 @@
 // (weights are moved with to()).
 #pragma once
 
+#include <array>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <torch/torch.h>
 
+#include "arch/fast_conv.h"
 #include "ncnn/model_bin.h"
 #include "ncnn/param_dict.h"
 
@@ -34,6 +37,34 @@ class Layer {
   // The output blobs for the input blobs (as many as the .param line lists). Throws Error for inputs the layer
   // cannot take (wrong dims, mismatched shapes), naming the layer.
   virtual std::vector<torch::Tensor> forward(const std::vector<torch::Tensor>& inputs) const = 0;
+
+  // The feature-map path. Between layers that have it, the runner keeps (c, h, w) blobs as (1, c, h, w)
+  // FeatureMaps (oneDNN's blocked layout on the CPU), so that a chain of convolutions converts layouts only at its
+  // ends. map_use says when the runner hands this layer maps (every input must be a map or a (c, h, w) blob).
+  enum class MapUse {
+    Never,
+    WhenMapped,  // when an input already is a map (layers that cost the same in either layout)
+    Always,      // convolutions: they convert to the blocked layout anyway
+  };
+  virtual MapUse map_use() const { return MapUse::Never; }
+  // The outputs as maps, with `epilogue` applied to the (single) output (non-empty only for layers that
+  // accept_epilogue); empty when these inputs need the tensor path, which the runner then takes. Errors as forward.
+  virtual std::vector<FeatureMap> forward_maps(const std::vector<FeatureMap>& inputs, const PostOps& epilogue) const {
+    (void)inputs;
+    (void)epilogue;
+    return {};
+  }
+
+  // Fusion, as ncnnoptimize does it but at run time: a layer that accepts_epilogue (a convolution) takes over the
+  // layer that is the only reader of its output, when that one has an epilogue: an activation (its post-operations),
+  // or a weighted sum of its two inputs, coefficients[i] * input i (the other operand becomes a residual).
+  struct Epilogue {
+    PostOps activation;
+    bool weighted_sum = false;
+    std::array<double, 2> coefficients{1, 1};
+  };
+  virtual bool accepts_epilogue() const { return false; }
+  virtual std::optional<Epilogue> epilogue() const { return std::nullopt; }
 
   std::string type;  // e.g. "Convolution"
   std::string name;  // the layer's name in the .param file

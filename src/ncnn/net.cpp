@@ -1,6 +1,7 @@
 #include "ncnn/net.h"
 
 #include <algorithm>
+#include <optional>
 #include <unordered_map>
 
 #include "core/error.h"
@@ -84,28 +85,97 @@ bool Net::has_blob(const std::string& name) const {
   return std::find(blob_names_.begin(), blob_names_.end(), name) != blob_names_.end();
 }
 
+namespace {
+
+// A blob during a run: a tensor in ncnn's Mat shape, a (1, c, h, w) feature map, or both once converted.
+class Blob {
+ public:
+  Blob() = default;
+  explicit Blob(torch::Tensor tensor) : tensor_(std::move(tensor)) {}
+  explicit Blob(FeatureMap map) : map_(std::move(map)) {}
+
+  bool defined() const { return tensor_.defined() || map_.defined(); }
+  bool is_map() const { return map_.defined(); }
+  bool mappable() const { return map_.defined() || tensor_.dim() == 3; }
+  const torch::Tensor& tensor() {
+    if (!tensor_.defined()) tensor_ = map_.to_tensor().squeeze(0);
+    return tensor_;
+  }
+  const FeatureMap& map() {
+    if (!map_.defined()) map_ = FeatureMap(tensor_.unsqueeze(0));
+    return map_;
+  }
+
+ private:
+  torch::Tensor tensor_;
+  FeatureMap map_;
+};
+
+// The epilogue (post-operations) of the fused layers, with their other operands; none when an operand is not a
+// (c, h, w) blob (a broadcast operand: the layers then run unfused).
+std::optional<PostOps> epilogue_of(const std::vector<Net::LayerEntry>& layers, const Net::Step& step,
+                                   std::vector<Blob>& values) {
+  PostOps post;
+  for (const Net::FusedLayer& fused : step.fused) {
+    const Layer::Epilogue epilogue = *layers[fused.layer].layer->epilogue();
+    if (!epilogue.weighted_sum) {
+      post.append(epilogue.activation);
+      continue;
+    }
+    if (!values[fused.other].mappable()) return std::nullopt;
+    const double own = epilogue.coefficients[fused.slot], other = epilogue.coefficients[1 - fused.slot];
+    if (own != 1) post.scale(own);
+    post.add(values[fused.other].map(), other);
+  }
+  if (post.empty()) return std::nullopt;
+  return post;
+}
+
+// The layer on `inputs`: as maps where its map_use says so, else as tensors. With a non-empty `epilogue` only the
+// map path runs, and an empty result means the layer declined it.
+std::vector<Blob> run_layer(const Layer& layer, const std::vector<Blob*>& inputs, const PostOps& epilogue) {
+  const Layer::MapUse use = layer.map_use();
+  const bool mappable = std::all_of(inputs.begin(), inputs.end(), [](Blob* blob) { return blob->mappable(); });
+  const bool any_map = std::any_of(inputs.begin(), inputs.end(), [](Blob* blob) { return blob->is_map(); });
+  if (mappable && (use == Layer::MapUse::Always || (use == Layer::MapUse::WhenMapped && any_map))) {
+    std::vector<FeatureMap> maps;
+    for (Blob* blob : inputs) maps.push_back(blob->map());
+    std::vector<FeatureMap> outputs = naming_layer(layer, [&] { return layer.forward_maps(maps, epilogue); });
+    if (!outputs.empty()) return std::vector<Blob>(outputs.begin(), outputs.end());
+  }
+  if (!epilogue.empty()) return {};
+  std::vector<torch::Tensor> tensors;
+  for (Blob* blob : inputs) tensors.push_back(blob->tensor());
+  const std::vector<torch::Tensor> outputs = naming_layer(layer, [&] { return layer.forward(tensors); });
+  return std::vector<Blob>(outputs.begin(), outputs.end());
+}
+
+}  // namespace
+
 torch::Tensor Net::run(const torch::Tensor& input, const std::string& input_blob,
                        const std::string& output_blob) const {
-  const auto index_of = [&](const std::string& name) {
-    const auto found = std::find(blob_names_.begin(), blob_names_.end(), name);
-    if (found == blob_names_.end()) throw Error(param_path_ + ": the network has no blob named '" + name + "'");
-    return static_cast<int>(found - blob_names_.begin());
-  };
-  const int input_index = index_of(input_blob);
-  const int output_index = index_of(output_blob);
+  return run(Inputs{{input_blob, input}}, output_blob);
+}
 
+int Net::blob_index(const std::string& name) const {
+  const auto found = std::find(blob_names_.begin(), blob_names_.end(), name);
+  if (found == blob_names_.end()) throw Error(param_path_ + ": the network has no blob named '" + name + "'");
+  return static_cast<int>(found - blob_names_.begin());
+}
+
+std::vector<Net::Step> Net::plan(const std::vector<bool>& bound, int output_index) const {
   std::vector<int> producers(blob_names_.size());
   for (size_t layer = 0; layer < layers_.size(); ++layer)
     for (const int blob : layers_[layer].outputs) producers[blob] = static_cast<int>(layer);
 
-  // The layers the output depends on, walking back from it; the bound input blob needs no producer.
+  // The layers the output depends on, walking back from it; bound blobs need no producer.
   std::vector<bool> needed(layers_.size(), false);
   std::vector<bool> blob_reached(blob_names_.size(), false);
   std::vector<int> pending{output_index};
   while (!pending.empty()) {
     const int blob = pending.back();
     pending.pop_back();
-    if (blob == input_index || blob_reached[blob]) continue;
+    if (bound[blob] || blob_reached[blob]) continue;
     blob_reached[blob] = true;
     const int producer = producers[blob];
     if (needed[producer]) continue;
@@ -113,32 +183,103 @@ torch::Tensor Net::run(const torch::Tensor& input, const std::string& input_blob
     pending.insert(pending.end(), layers_[producer].inputs.begin(), layers_[producer].inputs.end());
   }
 
-  // Each blob is freed once the last needed layer reading it has run; the output blob counts as one more reader.
-  std::vector<int> readers_left(blob_names_.size(), 0);
+  // The steps: each needed layer, taking over the chain of layers with epilogues that are the only readers of
+  // its output (neither the bound input nor the requested output is fused away).
+  std::vector<std::vector<int>> readers(blob_names_.size());
   for (size_t layer = 0; layer < layers_.size(); ++layer)
     if (needed[layer])
-      for (const int blob : layers_[layer].inputs) ++readers_left[blob];
+      for (const int blob : layers_[layer].inputs) readers[blob].push_back(static_cast<int>(layer));
+  std::vector<bool> absorbed(layers_.size(), false);
+  std::vector<Step> steps;
+  for (size_t layer = 0; layer < layers_.size(); ++layer) {
+    if (!needed[layer] || absorbed[layer]) continue;
+    Step step{static_cast<int>(layer), {}, layers_[layer].outputs};
+    while (layers_[layer].layer->accepts_epilogue() && step.outputs.size() == 1) {
+      const int blob = step.outputs[0];
+      if (blob == output_index || bound[blob] || readers[blob].size() != 1 || absorbed[readers[blob][0]]) break;
+      const LayerEntry& follower = layers_[readers[blob][0]];
+      const std::optional<Layer::Epilogue> epilogue = follower.layer->epilogue();
+      if (!epilogue || follower.outputs.size() != 1 || follower.inputs.size() != (epilogue->weighted_sum ? 2u : 1u))
+        break;
+      FusedLayer fused{readers[blob][0]};
+      if (epilogue->weighted_sum) {
+        fused.slot = follower.inputs[0] == blob ? 0 : 1;
+        fused.other = follower.inputs[1 - fused.slot];
+      }
+      absorbed[fused.layer] = true;
+      step.fused.push_back(fused);
+      step.outputs = follower.outputs;
+    }
+    steps.push_back(std::move(step));
+  }
+  std::stable_sort(steps.begin(), steps.end(),
+                   [](const Step& a, const Step& b) { return a.position() < b.position(); });
+  return steps;
+}
+
+std::vector<std::vector<std::string>> Net::step_layers(const std::vector<std::string>& bound_blobs,
+                                                      const std::string& output_blob) const {
+  std::vector<bool> bound(blob_names_.size(), false);
+  for (const std::string& name : bound_blobs) bound[blob_index(name)] = true;
+  std::vector<std::vector<std::string>> names;
+  for (const Step& step : plan(bound, blob_index(output_blob))) {
+    names.push_back({layers_[step.layer].layer->name});
+    for (const FusedLayer& fused : step.fused) names.back().push_back(layers_[fused.layer].layer->name);
+  }
+  return names;
+}
+
+torch::Tensor Net::run(const Inputs& inputs, const std::string& output_blob) const {
+  std::vector<bool> bound(blob_names_.size(), false);
+  for (const auto& [name, tensor] : inputs) bound[blob_index(name)] = true;
+  const int output_index = blob_index(output_blob);
+  const std::vector<Step> steps = plan(bound, output_index);
+
+  // Each blob is freed once the last step reading it has run; the output blob counts as one more reader.
+  auto reads = [&](const Step& step) {
+    std::vector<int> blobs = layers_[step.layer].inputs;
+    for (const FusedLayer& fused : step.fused)
+      if (fused.other >= 0) blobs.push_back(fused.other);
+    return blobs;
+  };
+  std::vector<int> readers_left(blob_names_.size(), 0);
+  for (const Step& step : steps)
+    for (const int blob : reads(step)) ++readers_left[blob];
   ++readers_left[output_index];
 
-  std::vector<torch::Tensor> values(blob_names_.size());
-  values[input_index] = input;
-  for (size_t layer = 0; layer < layers_.size(); ++layer) {
-    if (!needed[layer]) continue;
-    const LayerEntry& entry = layers_[layer];
-    std::vector<torch::Tensor> inputs;
-    for (const int blob : entry.inputs) inputs.push_back(values[blob]);
-    const std::vector<torch::Tensor> outputs = naming_layer(*entry.layer, [&] { return entry.layer->forward(inputs); });
-    if (outputs.size() != entry.outputs.size())
-      throw Error(entry.layer->context + ": produced " + std::to_string(outputs.size()) + " outputs, expected " +
-                  std::to_string(entry.outputs.size()));
-    for (size_t i = 0; i < outputs.size(); ++i) {
-      const int blob = entry.outputs[i];
-      if (blob != input_index && readers_left[blob] > 0) values[blob] = outputs[i];
+  std::vector<Blob> values(blob_names_.size());
+  for (const auto& [name, tensor] : inputs) values[blob_index(name)] = Blob(tensor);
+  for (const Step& step : steps) {
+    const LayerEntry& entry = layers_[step.layer];
+    std::vector<Blob*> inputs;
+    for (const int blob : entry.inputs) inputs.push_back(&values[blob]);
+    std::vector<Blob> outputs;
+    if (!step.fused.empty())
+      if (const std::optional<PostOps> epilogue = epilogue_of(layers_, step, values))
+        outputs = run_layer(*entry.layer, inputs, *epilogue);
+    if (outputs.empty()) {
+      // Unfused: the layer, then each fused layer on its result.
+      outputs = run_layer(*entry.layer, inputs, {});
+      for (const FusedLayer& fused : step.fused) {
+        if (outputs.size() != 1) break;
+        Blob result = outputs[0];
+        std::vector<Blob*> operands{&result};
+        if (fused.other >= 0) operands.insert(operands.begin() + (fused.slot == 0 ? 1 : 0), &values[fused.other]);
+        outputs = run_layer(*layers_[fused.layer].layer, operands, {});
+      }
     }
-    for (const int blob : entry.inputs)
-      if (--readers_left[blob] == 0) values[blob] = torch::Tensor();
+    const Layer& last = step.fused.empty() ? *entry.layer : *layers_[step.fused.back().layer].layer;
+    if (outputs.size() != step.outputs.size())
+      throw Error(last.context + ": produced " + std::to_string(outputs.size()) + " outputs, expected " +
+                  std::to_string(step.outputs.size()));
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      const int blob = step.outputs[i];
+      if (!bound[blob] && readers_left[blob] > 0) values[blob] = std::move(outputs[i]);
+    }
+    for (const int blob : reads(step))
+      if (--readers_left[blob] == 0) values[blob] = Blob();
   }
-  return values[output_index];
+  return values[output_index].tensor();
 }
 
 void Net::to(const torch::Device& device, torch::Dtype dtype) {

@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/torch.h>
@@ -25,11 +26,21 @@ class Net {
   bool has_blob(const std::string& name) const;
 
   // Runs the layers needed for `output` with `input` (a (c, h, w) float tensor) bound to blob `input_blob`;
-  // intermediate blobs are freed as soon as their last consumer has run.
+  // intermediate blobs are freed as soon as their last consumer has run. Layers run on feature maps where they can
+  // (Layer::map_use) and convolutions take over the activations and sums after them (Layer::Epilogue); neither
+  // the bound nor the requested blobs are ever fused away.
   torch::Tensor run(const torch::Tensor& input, const std::string& input_blob, const std::string& output_blob) const;
+  // The same with several bound blobs (name, tensor).
+  using Inputs = std::vector<std::pair<std::string, torch::Tensor>>;
+  torch::Tensor run(const Inputs& inputs, const std::string& output_blob) const;
 
   // Moves every layer's weights.
   void to(const torch::Device& device, torch::Dtype dtype);
+
+  // The steps of a run binding `bound_blobs` and producing `output_blob`: the names of each step's layers (a
+  // layer, then the layers it takes over), in the order they run.
+  std::vector<std::vector<std::string>> step_layers(const std::vector<std::string>& bound_blobs,
+                                                    const std::string& output_blob) const;
 
   struct LayerEntry {
     std::unique_ptr<Layer> layer;
@@ -39,7 +50,29 @@ class Net {
   const std::vector<LayerEntry>& layers() const { return layers_; }
   const std::vector<std::string>& blob_names() const { return blob_names_; }
 
+  // A layer taken over by the step before it (Layer::Epilogue): the step's result is its input `slot`; `other` is
+  // the blob of a weighted sum's other operand (-1 for activations).
+  struct FusedLayer {
+    int layer = 0;
+    int slot = 0;
+    int other = -1;
+  };
+  // One step of a run: a layer and the layers fused into it, producing the last one's outputs.
+  struct Step {
+    int layer = 0;
+    std::vector<FusedLayer> fused;
+    std::vector<int> outputs;
+    // Where the step runs: at its last layer, when every blob it reads exists.
+    int position() const { return fused.empty() ? layer : fused.back().layer; }
+  };
+
  private:
+  int blob_index(const std::string& name) const;  // throws for unknown names
+  // The steps producing blob `output_index` from the `bound` blobs: the needed layers, each convolution taking over
+  // the chain of layers with epilogues that are the only readers of its output (bound blobs and the output are
+  // never fused away), ordered by position.
+  std::vector<Step> plan(const std::vector<bool>& bound, int output_index) const;
+
   std::vector<LayerEntry> layers_;
   std::vector<std::string> blob_names_;
   std::string default_input_, default_output_;

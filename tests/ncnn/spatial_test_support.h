@@ -20,6 +20,19 @@ struct BinBuffer {
 inline BinBuffer flagged_buffer(const torch::Tensor& values) { return {values, true}; }
 inline BinBuffer raw_buffer(const torch::Tensor& values) { return {values, false}; }
 
+// The bytes of a .bin holding `buffers` in order.
+inline std::vector<uint8_t> bin_bytes(const std::vector<BinBuffer>& buffers) {
+  std::vector<uint8_t> bytes;
+  for (const BinBuffer& buffer : buffers) {
+    if (buffer.flagged) bytes.resize(bytes.size() + 4, 0);
+    const torch::Tensor values = buffer.values.to(torch::kFloat32).contiguous();
+    const size_t offset = bytes.size();
+    bytes.resize(offset + values.numel() * sizeof(float));
+    std::memcpy(bytes.data() + offset, values.data_ptr<float>(), values.numel() * sizeof(float));
+  }
+  return bytes;
+}
+
 // A layer of ncnn type `type` after load_param with the `id=value` pairs of `params` (as on a .param line) and
 // load_model on a .bin holding exactly `buffers`.
 inline std::unique_ptr<Layer> load_layer(const std::string& type, const std::string& params,
@@ -32,14 +45,7 @@ inline std::unique_ptr<Layer> load_layer(const std::string& type, const std::str
   for (std::string token; words >> token;) tokens.push_back(token);
   layer->load_param(parse_param_pairs(tokens, kContext));
 
-  std::vector<uint8_t> bytes;
-  for (const BinBuffer& buffer : buffers) {
-    if (buffer.flagged) bytes.resize(bytes.size() + 4, 0);
-    const torch::Tensor values = buffer.values.to(torch::kFloat32).contiguous();
-    const size_t offset = bytes.size();
-    bytes.resize(offset + values.numel() * sizeof(float));
-    std::memcpy(bytes.data() + offset, values.data_ptr<float>(), values.numel() * sizeof(float));
-  }
+  const std::vector<uint8_t> bytes = bin_bytes(buffers);
   ModelBin bin(ByteView{bytes.data(), bytes.size()}, "test.bin");
   layer->load_model(bin);
   EXPECT_EQ(bin.remaining(), 0u) << type << " left weights unread";

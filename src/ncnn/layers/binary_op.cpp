@@ -95,10 +95,37 @@ class BinaryOpLayer : public Layer {
         layer_error(*this,
                     "cannot broadcast blobs of shapes " + shape_text(inputs[0]) + " and " + shape_text(inputs[1]));
     }
-    return {op_type_.swapped ? compute(op_type_.operation, b, a) : compute(op_type_.operation, a, b)};
+    return {apply(a, b)};
+  }
+
+  // With a scalar, or on two maps of one shape and layout (their padding channels are zeroed again).
+  MapUse map_use() const override { return MapUse::WhenMapped; }
+  std::vector<FeatureMap> forward_maps(const std::vector<FeatureMap>& inputs, const PostOps&) const override {
+    if (inputs.size() != (with_scalar_ ? 1u : 2u)) return {};
+    if (with_scalar_) {
+      return {inputs[0].map(
+          [&](const torch::Tensor& data) { return apply(data, torch::scalar_tensor(scalar_, data.options())); })};
+    }
+    const FeatureMap &a = inputs[0], &b = inputs[1];
+    if (a.blocked() != b.blocked() || !a.data().sizes().equals(b.data().sizes())) return {};
+    return {a.map([&](const torch::Tensor& data) { return apply(data, b.data()); })};
+  }
+
+  // Additions and subtractions of two blobs fold into the convolution producing one of them.
+  std::optional<Epilogue> epilogue() const override {
+    if (with_scalar_ || (op_type_.operation != Operation::kAdd && op_type_.operation != Operation::kSub))
+      return std::nullopt;
+    Epilogue epilogue;
+    epilogue.weighted_sum = true;
+    if (op_type_.operation == Operation::kSub) epilogue.coefficients = {op_type_.swapped ? -1. : 1., op_type_.swapped ? 1. : -1.};
+    return epilogue;
   }
 
  private:
+  torch::Tensor apply(const torch::Tensor& a, const torch::Tensor& b) const {
+    return op_type_.swapped ? compute(op_type_.operation, b, a) : compute(op_type_.operation, a, b);
+  }
+
   OpType op_type_{Operation::kAdd, false};
   bool with_scalar_ = false;
   float scalar_ = 0.f;

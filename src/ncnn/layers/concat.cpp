@@ -31,6 +31,14 @@ class ConcatLayer : public Layer {
     return {torch::cat(inputs, axis)};
   }
 
+  // Channel concatenation of (c, h, w) blobs; other shapes and axes take the tensor path.
+  MapUse map_use() const override { return axis_ == 0 || axis_ == -3 ? MapUse::WhenMapped : MapUse::Never; }
+  std::vector<FeatureMap> forward_maps(const std::vector<FeatureMap>& inputs, const PostOps&) const override {
+    for (const FeatureMap& map : inputs)
+      if (map.height() != inputs[0].height() || map.width() != inputs[0].width()) return {};
+    return {FeatureMap::cat(inputs)};
+  }
+
  private:
   int axis_ = 0;
 };

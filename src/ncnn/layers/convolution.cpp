@@ -67,32 +67,59 @@ class Convolution final : public Layer {
     if (input.dim() == 1 && geometry_.kernel_w == 1 && geometry_.kernel_h == 1 && !grouped_)
       return {flat_forward(input)};
     spatial::require_image(*this, input);
-    if (input.size(0) != input_channels_)
-      layer_error(
-          *this, "expects " + std::to_string(input_channels_) + " channels, got shape " + shape_text(input));
-    const torch::Tensor padded = convolution_pads_ ? input : spatial::pad_constant(input, borders(input), pad_value_);
-    const int64_t padded_h = padded.size(1) + (convolution_pads_ ? 2 * geometry_.pads.top : 0);
-    const int64_t padded_w = padded.size(2) + (convolution_pads_ ? 2 * geometry_.pads.left : 0);
-    if (padded_h < geometry_.extent_h() || padded_w < geometry_.extent_w())
-      layer_error(*this, "input " + shape_text(input) + " is smaller than the kernel");
-    return {convolve(padded.unsqueeze(0)).squeeze(0)};
+    check_image_size(input.size(0), input.size(1), input.size(2));
+    const torch::Tensor padded = convolution_pads_ ? input : spatial::pad_constant(input, borders(input.size(1), input.size(2)), pad_value_);
+    PostOps post;
+    const bool fused = activation_.append_to(post);
+    const torch::Tensor output = conv_.ptr()->forward(padded.unsqueeze(0), post).squeeze(0);
+    return {fused ? output : activation_.apply(output)};
+  }
+
+  // Convolutions whose padding FastConv2d does itself run on maps; others pad the tensor first.
+  MapUse map_use() const override { return convolution_pads_ ? MapUse::Always : MapUse::Never; }
+
+  std::vector<FeatureMap> forward_maps(const std::vector<FeatureMap>& inputs, const PostOps& epilogue) const override {
+    if (inputs.size() != 1) layer_error(*this, "expects 1 input blob, got " + std::to_string(inputs.size()));
+    const FeatureMap& input = inputs[0];
+    check_image_size(input.channels(), input.height(), input.width());
+    const int64_t out_h = (input.height() + 2 * geometry_.pads.top - geometry_.extent_h()) / geometry_.stride_h + 1;
+    const int64_t out_w = (input.width() + 2 * geometry_.pads.left - geometry_.extent_w()) / geometry_.stride_w + 1;
+    for (const PostOps::Op& op : epilogue.ops())
+      if (op.kind == PostOps::Kind::Add && (op.residual.channels() != num_output_ || op.residual.height() != out_h ||
+                                            op.residual.width() != out_w))
+        return {};  // a broadcast operand: the sum runs as its own layer
+    PostOps post;
+    if (activation_.type() == FusedActivation::Type::None || activation_.append_to(post))
+      return {conv_->run(input, post.append(epilogue))};
+    const FeatureMap output = conv_->run(input);
+    return {output.map([&](const torch::Tensor& data) { return activation_.apply(data); })};
+  }
+
+  // The activation and residual of the layers after it, when its own activation is one FastConv2d fuses (or none).
+  bool accepts_epilogue() const override {
+    PostOps post;
+    return convolution_pads_ && (activation_.type() == FusedActivation::Type::None || activation_.append_to(post));
   }
 
  private:
-  // The borders ncnn adds to `input` before convolving (explicit pads, or SAME padding for its size).
-  spatial::Borders borders(const torch::Tensor& input) const {
+  // The borders ncnn adds to a height x width input before convolving (explicit pads, or SAME padding for its size).
+  spatial::Borders borders(int64_t height, int64_t width) const {
     if (geometry_.padding == KernelGeometry::Padding::Explicit) return geometry_.pads;
-    return spatial::same_borders(input.size(1), input.size(2), geometry_.extent_h(), geometry_.extent_w(),
+    return spatial::same_borders(height, width, geometry_.extent_h(), geometry_.extent_w(),
                                  geometry_.stride_h, geometry_.stride_w,
                                  geometry_.padding == KernelGeometry::Padding::SameUpper);
   }
 
-  // The convolution of a (1, c, h, w) batch with its activation.
-  torch::Tensor convolve(const torch::Tensor& batch) const {
-    PostOps post;
-    const bool fused = activation_.append_to(post);
-    const torch::Tensor output = conv_.ptr()->forward(batch, post);
-    return fused ? output : activation_.apply(output);
+  // Throws unless a (channels, height, width) input fits: its channel count, and at least the kernel's extent once
+  // padded.
+  void check_image_size(int64_t channels, int64_t height, int64_t width) const {
+    const std::string shape =
+        "(" + std::to_string(channels) + ", " + std::to_string(height) + ", " + std::to_string(width) + ")";
+    if (channels != input_channels_)
+      layer_error(*this, "expects " + std::to_string(input_channels_) + " channels, got shape " + shape);
+    const spatial::Borders pads = borders(height, width);
+    if (height + pads.top + pads.bottom < geometry_.extent_h() || width + pads.left + pads.right < geometry_.extent_w())
+      layer_error(*this, "input " + shape + " is smaller than the kernel");
   }
 
   // ncnn's compatibility path for a flattened (w) blob and a 1x1 kernel: an inner product with a (num_output) result.

@@ -148,6 +148,13 @@ class Interp final : public Layer {
     align_corner_ = params.get_int(6, 0) != 0;
   }
 
+  // Nearest upscaling by the same integer factor in both axes (ncnn's sampling then reads pixel x / factor).
+  MapUse map_use() const override { return integer_nearest_factor() > 0 ? MapUse::WhenMapped : MapUse::Never; }
+  std::vector<FeatureMap> forward_maps(const std::vector<FeatureMap>& inputs, const PostOps&) const override {
+    if (inputs.size() != 1) return {};
+    return {inputs[0].upsample_nearest(integer_nearest_factor())};
+  }
+
   std::vector<torch::Tensor> forward(const std::vector<torch::Tensor>& inputs) const override {
     expect_input_count(*this, inputs, dynamic_target_size_ ? 2 : 1);
     const torch::Tensor& input = inputs[0];
@@ -177,6 +184,15 @@ class Interp final : public Layer {
   }
 
  private:
+  // The factor of a nearest upscaling by scales that are the same integer in both axes, else 0.
+  int64_t integer_nearest_factor() const {
+    if (type_ != ResizeType::Nearest || dynamic_target_size_ || output_width_ != 0 || output_height_ != 0 ||
+        height_scale_ != width_scale_ || height_scale_ < 1.f || height_scale_ > 16.f ||
+        height_scale_ != std::floor(height_scale_))
+      return 0;
+    return static_cast<int64_t>(height_scale_);
+  }
+
   // The sampling of one axis from `in` to `out` pixels; `output_size_param` and `scale` are that axis's params.
   AxisSampling sampling(int64_t in, int64_t out, int64_t output_size_param, float scale) const {
     switch (type_) {

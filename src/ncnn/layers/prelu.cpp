@@ -19,6 +19,12 @@ class PReLULayer : public Layer {
 
   void to(const torch::Device& device, torch::Dtype dtype) override { slopes_ = slopes_.to(device, dtype); }
 
+  std::optional<Epilogue> epilogue() const override {
+    Epilogue epilogue;
+    epilogue.activation.prelu(slopes_);
+    return epilogue;
+  }
+
   std::vector<torch::Tensor> forward(const std::vector<torch::Tensor>& inputs) const override {
     expect_input_count(*this, inputs, 1);
     const torch::Tensor& blob = inputs[0];

@@ -10,6 +10,21 @@ class ReLULayer : public ElementwiseLayer {
  public:
   void load_param(const ParamDict& params) override { slope_ = params.get_float(0, 0.f); }
 
+  MapUse map_use() const override { return MapUse::WhenMapped; }
+  std::vector<FeatureMap> forward_maps(const std::vector<FeatureMap>& inputs, const PostOps&) const override {
+    if (inputs.size() != 1) return {};
+    return {inputs[0].map([this](const torch::Tensor& data) { return apply(data); })};
+  }
+
+  std::optional<Epilogue> epilogue() const override {
+    Epilogue epilogue;
+    if (slope_ == 0.f)
+      epilogue.activation.relu();
+    else
+      epilogue.activation.leaky_relu(slope_);
+    return epilogue;
+  }
+
  protected:
   torch::Tensor apply(const torch::Tensor& blob) const override {
     return slope_ == 0.f ? torch::relu(blob) : torch::leaky_relu(blob, slope_);

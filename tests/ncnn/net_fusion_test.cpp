@@ -1,0 +1,106 @@
+// Net's feature-map path and run-time fusion: convolutions take over the activations and weighted sums that are
+// the only readers of their outputs (with a broadcast operand falling back to the unfused layers), Split, Concat,
+// Eltwise, BinaryOp and integer nearest Interp keep maps; results equal LibTorch's, with and without oneDNN, and a
+// requested intermediate output is never fused away.
+#include <gtest/gtest.h>
+
+#include "arch/fast_conv.h"
+#include "io/model_file_builders.h"
+#include "ncnn/net.h"
+#include "ncnn/spatial_test_support.h"
+#include "support/fixtures.h"
+
+namespace uprez::ncnn {
+namespace {
+
+namespace F = torch::nn::functional;
+
+// data (16, h, w) -> conv1 -> PReLU -> 0.2 * . + data -> conv2 (LeakyReLU 0.1) -> data - . -> concat with conv1's
+// input -> nearest x2 -> conv3 (32 -> 16) -> + a (16) vector (broadcast) -> out.
+const std::string kResidualGraph =
+    "7767517\n"
+    "12 15\n"
+    "Input data 0 1 data\n"
+    "Split split 1 4 data d0 d1 d2 d3\n"
+    "Convolution conv1 1 1 d0 c1 0=16 1=3 4=1 5=1 6=2304\n"
+    "PReLU prelu 1 1 c1 p1 0=16\n"
+    "Eltwise sum 2 1 p1 d1 s1 0=1 -23301=2,0.2,1.0\n"
+    "Convolution conv2 1 1 s1 c2 0=16 1=3 4=1 5=1 6=2304 9=2 -23310=1,0.1\n"
+    "BinaryOp rsub 2 1 c2 d2 r2 0=7\n"
+    "Concat concat 2 1 r2 d3 cat 0=0\n"
+    "Interp up 1 1 cat u 0=1 1=2.0 2=2.0\n"
+    "Convolution conv3 1 1 u c3 0=16 1=1 5=1 6=512\n"
+    "Input vector 0 1 v\n"
+    "BinaryOp add 2 1 c3 v out 0=0\n";
+
+struct Weights {
+  torch::Tensor w1 = torch::randn({16, 16, 3, 3}) * 0.1, b1 = torch::randn({16});
+  torch::Tensor slopes = torch::rand({16});
+  torch::Tensor w2 = torch::randn({16, 16, 3, 3}) * 0.1, b2 = torch::randn({16});
+  torch::Tensor w3 = torch::randn({16, 32, 1, 1}) * 0.1, b3 = torch::randn({16});
+};
+
+torch::Tensor reference(const Weights& weights, const torch::Tensor& data, const torch::Tensor& vector,
+                        torch::Tensor* conv1_output) {
+  const torch::Tensor x = data.unsqueeze(0);
+  const torch::Tensor c1 = torch::conv2d(x, weights.w1, weights.b1, 1, 1);
+  *conv1_output = c1.squeeze(0);
+  const torch::Tensor s1 = torch::prelu(c1, weights.slopes) * 0.2 + x;
+  const torch::Tensor c2 = torch::leaky_relu(torch::conv2d(s1, weights.w2, weights.b2, 1, 1), 0.1);
+  const torch::Tensor cat = torch::cat({x - c2, x}, 1);
+  const torch::Tensor up = F::interpolate(cat, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2})
+                                                   .mode(torch::kNearest));
+  const torch::Tensor c3 = torch::conv2d(up, weights.w3, weights.b3);
+  return (c3 + vector.view({1, 16, 1, 1})).squeeze(0);
+}
+
+class NetFusionTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    saved_ = fast_conv_enabled();
+    set_fast_conv_enabled(GetParam());
+  }
+  void TearDown() override { set_fast_conv_enabled(saved_); }
+  bool saved_ = true;
+};
+
+TEST_P(NetFusionTest, FusedMapPathEqualsLibTorch) {
+  torch::manual_seed(3);
+  const Weights weights;
+  const std::string dir = uprez::test::temp_dir();
+  uprez::test::write_file(dir + "/net.param", kResidualGraph);
+  const std::vector<uint8_t> bin = test::bin_bytes(
+      {test::flagged_buffer(weights.w1), test::raw_buffer(weights.b1), test::raw_buffer(weights.slopes),
+       test::flagged_buffer(weights.w2), test::raw_buffer(weights.b2), test::flagged_buffer(weights.w3),
+       test::raw_buffer(weights.b3)});
+  uprez::test::write_file(dir + "/net.bin", std::string(bin.begin(), bin.end()));
+  const Net net = Net::load(dir + "/net.param", dir + "/net.bin");
+
+  using Steps = std::vector<std::vector<std::string>>;
+  EXPECT_EQ(net.step_layers({"data", "v"}, "out"),
+            (Steps{{"split"}, {"conv1", "prelu", "sum"}, {"conv2", "rsub"}, {"concat"}, {"up"}, {"conv3", "add"}}));
+  EXPECT_EQ(net.step_layers({"data"}, "c1"), (Steps{{"split"}, {"conv1"}}));
+  EXPECT_EQ(net.step_layers({"data", "p1"}, "s1"), (Steps{{"split"}, {"sum"}}));
+
+  torch::NoGradGuard no_grad;
+  for (const auto& [height, width] : std::vector<std::pair<int64_t, int64_t>>{{20, 20}, {7, 13}, {1, 1}}) {
+    SCOPED_TRACE(std::to_string(height) + "x" + std::to_string(width));
+    const torch::Tensor data = torch::randn({16, height, width});
+    const torch::Tensor vector = torch::randn({16});
+    torch::Tensor conv1_output;
+    const torch::Tensor expected = reference(weights, data, vector, &conv1_output);
+    // The vector is an operand of the last sum: bound as a second input through a graph that starts at "data".
+    Net::Inputs inputs{{"data", data}, {"v", vector}};
+    const torch::Tensor output = net.run(inputs, "out");
+    ASSERT_EQ(output.sizes(), expected.sizes());
+    EXPECT_LT((output - expected).abs().max().item<float>(), 1e-4);
+    // A requested intermediate blob is the convolution's own output, before the PReLU it would take over.
+    EXPECT_LT((net.run(inputs, "c1") - conv1_output).abs().max().item<float>(), 1e-4);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(FastConv, NetFusionTest, ::testing::Bool(),
+                         [](const auto& info) { return info.param ? "oneDNN" : "LibTorch"; });
+
+}  // namespace
+}  // namespace uprez::ncnn
