@@ -31,13 +31,15 @@ constexpr int64_t kMinWinogradPixels = 16 * 16;
 
 int64_t blocks_of(int64_t channels) { return (channels + kBlock - 1) / kBlock; }
 
-// UPREZ_FAST_CONV: unset or anything else: on with Winograd; "0"/"off"/"false": off; "direct": on, no Winograd.
+// UPREZ_FAST_CONV: unset or anything else: on with Winograd; "0"/"off"/"false": off; "direct": on, no Winograd;
+// "sgemm": on, no Winograd, im2col + GEMM for every ungrouped convolution.
 int environment_mode() {
   const char* value = std::getenv("UPREZ_FAST_CONV");
   if (value == nullptr) return 2;
   const std::string mode = value;
   if (mode == "0" || mode == "off" || mode == "false") return 0;
   if (mode == "direct") return 1;
+  if (mode == "sgemm") return 3;
   return 2;
 }
 std::atomic<bool>& enabled_flag() {
@@ -45,9 +47,16 @@ std::atomic<bool>& enabled_flag() {
   return flag;
 }
 std::atomic<bool>& winograd_flag() {
-  static std::atomic<bool> flag{environment_mode() > 1};
+  static std::atomic<bool> flag{environment_mode() == 2};
   return flag;
 }
+std::atomic<bool>& sgemm_flag() {
+  static std::atomic<bool> flag{environment_mode() == 3};
+  return flag;
+}
+
+// The column matrices of the im2col + GEMM path stay near this size (output rows are done in bands).
+constexpr int64_t kGemmColumnBytes = int64_t{16} << 20;
 
 dnnl::engine& cpu_engine() {
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
@@ -164,6 +173,8 @@ void set_fast_conv_enabled(bool enabled) { enabled_flag() = enabled; }
 bool fast_conv_enabled() { return enabled_flag(); }
 void set_fast_conv_winograd(bool enabled) { winograd_flag() = enabled; }
 bool fast_conv_winograd() { return winograd_flag(); }
+void set_fast_conv_sgemm(bool enabled) { sgemm_flag() = enabled; }
+bool fast_conv_sgemm() { return sgemm_flag(); }
 
 // ---- FeatureMap ----
 
@@ -469,6 +480,40 @@ bool FastConv2dImpl::winograd_eligible(int64_t height, int64_t width) const {
          height * width >= kMinWinogradPixels;
 }
 
+bool FastConv2dImpl::gemm_eligible(int64_t height, int64_t width) const {
+  return fast_conv_sgemm() && options.groups() == 1 && !winograd_eligible(height, width);
+}
+
+torch::Tensor FastConv2dImpl::gemm_forward(const torch::Tensor& x) const {
+  const auto padding = explicit_padding(options);
+  const auto& kernel = *options.kernel_size();
+  const auto& stride = *options.stride();
+  const auto& dilation = *options.dilation();
+  const torch::Tensor padded = F::pad(x.contiguous(), F::PadFuncOptions({padding[2], padding[3], padding[0], padding[1]}));
+  const int64_t n = padded.size(0), channels = padded.size(1);
+  const int64_t out_channels = options.out_channels();
+  const int64_t out_height = (padded.size(2) - dilation[0] * (kernel[0] - 1) - 1) / stride[0] + 1;
+  const int64_t out_width = (padded.size(3) - dilation[1] * (kernel[1] - 1) - 1) / stride[1] + 1;
+  TORCH_CHECK(out_height > 0 && out_width > 0, "FastConv2d: the input is smaller than the kernel");
+  const torch::Tensor matrix = weight.reshape({out_channels, -1});
+  const torch::Tensor bias_column = bias.defined() ? bias.view({out_channels, 1}) : torch::Tensor();
+  torch::Tensor output = torch::empty({n, out_channels, out_height, out_width}, x.options());
+  const int64_t row_bytes = channels * kernel[0] * kernel[1] * out_width * static_cast<int64_t>(sizeof(float));
+  const int64_t band = std::max<int64_t>(1, kGemmColumnBytes / row_bytes);
+  for (int64_t b = 0; b < n; ++b) {
+    for (int64_t row = 0; row < out_height; row += band) {
+      const int64_t rows = std::min(band, out_height - row);
+      const int64_t input_rows = (rows - 1) * stride[0] + dilation[0] * (kernel[0] - 1) + 1;
+      const torch::Tensor slice = padded.narrow(0, b, 1).narrow(2, row * stride[0], input_rows);
+      const torch::Tensor columns =
+          at::im2col(slice, {kernel[0], kernel[1]}, {dilation[0], dilation[1]}, {0, 0}, {stride[0], stride[1]})[0];
+      torch::Tensor product = bias_column.defined() ? torch::addmm(bias_column, matrix, columns) : matrix.mm(columns);
+      output[b].narrow(1, row, rows).copy_(product.view({out_channels, rows, out_width}));
+    }
+  }
+  return output;
+}
+
 torch::Tensor FastConv2dImpl::torch_forward(const torch::Tensor& x) const {
   const auto padding = explicit_padding(options);
   torch::Tensor input = x;
@@ -491,11 +536,12 @@ torch::Tensor FastConv2dImpl::forward_tensor(const torch::Tensor& x, const PostO
   // Plain tensors only gain from Winograd (the two layout conversions cost more than direct oneDNN saves).
   if (fast_path_applies(x) && winograd_eligible(x.size(2), x.size(3)))
     return run_fast(FeatureMap(x), nullptr, post).to_tensor(x.suggest_memory_format());
+  const bool gemm = fast_path_applies(x) && gemm_eligible(x.size(2), x.size(3));
   {
     std::lock_guard<std::mutex> lock(state_->mutex);
-    state_->last_implementation = "torch";
+    state_->last_implementation = gemm ? "im2col+gemm" : "torch";
   }
-  return post.apply(torch_forward(x));
+  return post.apply(gemm ? gemm_forward(x) : torch_forward(x));
 }
 
 FeatureMap FastConv2dImpl::run(const FeatureMap& x, const PostOps& post) const {
@@ -530,6 +576,15 @@ FeatureMap FastConv2dImpl::run_fast(const FeatureMap& x, const FeatureMap* out, 
 
   // The input as the convolution reads it: contiguous blocked (callers convert plain tensors first).
   TORCH_CHECK(x.blocked(), "FastConv2d::run_fast: expected a blocked map");
+  if (gemm_eligible(height, width)) {
+    {
+      std::lock_guard<std::mutex> lock(state_->mutex);
+      state_->last_implementation = "im2col+gemm";
+    }
+    FeatureMap result(post.apply(gemm_forward(x.to_tensor())));
+    if (out != nullptr) FeatureMap(*out).copy_(result);
+    return result;
+  }
   torch::Tensor source = x.data().contiguous();
   const memory::desc source_desc = blocked_desc(n, in_channels, height, width);
 

@@ -13,11 +13,17 @@
 namespace uprez {
 
 // Process-wide switches, for benchmarks and for comparing against LibTorch. The environment variable
-// UPREZ_FAST_CONV=0 turns the oneDNN path off at start-up, UPREZ_FAST_CONV=direct keeps it but without Winograd.
+// UPREZ_FAST_CONV=0 turns the oneDNN path off at start-up, UPREZ_FAST_CONV=direct keeps it but without Winograd,
+// UPREZ_FAST_CONV=sgemm runs every ungrouped convolution as im2col + GEMM (no Winograd).
 void set_fast_conv_enabled(bool enabled);
 bool fast_conv_enabled();
 void set_fast_conv_winograd(bool enabled);
 bool fast_conv_winograd();
+// im2col + GEMM (LibTorch's BLAS sgemm over column matrices of about 16 MiB) for the ungrouped convolutions that do
+// not run as Winograd, instead of oneDNN's direct convolution (ncnn's use_sgemm_convolution; off by default:
+// oneDNN's direct kernels are faster here, see bench/ncnn_compare.sh).
+void set_fast_conv_sgemm(bool enabled);
+bool fast_conv_sgemm();
 
 // Activations passed between FastConv2d layers. On the CPU in float32 (with the fast path enabled and no autograd)
 // it holds oneDNN's blocked layout nChw16c: a contiguous (N, ceil(C/16), H, W, 16) float tensor whose padding
@@ -148,7 +154,9 @@ class FastConv2dImpl : public torch::nn::Cloneable<FastConv2dImpl> {
   bool weights_ready() const;
   bool fast_path_applies(const torch::Tensor& x) const;
   bool winograd_eligible(int64_t height, int64_t width) const;
+  bool gemm_eligible(int64_t height, int64_t width) const;
   torch::Tensor torch_forward(const torch::Tensor& x) const;
+  torch::Tensor gemm_forward(const torch::Tensor& x) const;
   torch::Tensor forward_tensor(const torch::Tensor& x, const PostOps& post) const;
   FeatureMap run_fast(const FeatureMap& x, const FeatureMap* out, const PostOps& post) const;
 

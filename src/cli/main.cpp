@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/openmp_blocktime.h"
 #include "core/error.h"
 #include "processors/processor.h"
 
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
   }
   const std::string command = args[0];
   const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (command == "image-process") uprez::apply_openmp_blocktime(argv, rest);
   if (command == "--version") {
     std::cout << "uprez " UPREZ_VERSION "\n";
     return 0;

@@ -29,17 +29,19 @@ int parse_threads(const ProcessorArguments& args) {
   return std::stoi(text);
 }
 
-// Restores LibTorch's thread count and the Winograd switch when an upscale ends.
+// Restores LibTorch's thread count and the convolution algorithm switches when an upscale ends.
 class ScopedCpuSettings {
  public:
-  ScopedCpuSettings(int threads, bool winograd)
-      : threads_(at::get_num_threads()), winograd_(fast_conv_winograd()) {
+  ScopedCpuSettings(int threads, bool winograd, bool sgemm)
+      : threads_(at::get_num_threads()), winograd_(fast_conv_winograd()), sgemm_(fast_conv_sgemm()) {
     at::set_num_threads(threads);
     set_fast_conv_winograd(winograd);
+    set_fast_conv_sgemm(sgemm);
   }
   ~ScopedCpuSettings() {
     at::set_num_threads(threads_);
     set_fast_conv_winograd(winograd_);
+    set_fast_conv_sgemm(sgemm_);
   }
   ScopedCpuSettings(const ScopedCpuSettings&) = delete;
   ScopedCpuSettings& operator=(const ScopedCpuSettings&) = delete;
@@ -47,6 +49,7 @@ class ScopedCpuSettings {
  private:
   int threads_;
   bool winograd_;
+  bool sgemm_;
 };
 
 class UpscalerNcnnProcessor : public Processor {
@@ -66,11 +69,16 @@ class UpscalerNcnnProcessor : public Processor {
       if (blocktime > 400) args.fail("blocktime", "cannot be greater than 400");
     }
     winograd_ = !args.is_set("winograd") || args.flag("winograd");
+    sgemm_ = args.is_set("sgemm") && args.flag("sgemm");
 
     if (!std::filesystem::exists(model_path_)) args.fail("model", "Model file does not exist: " + model_path_);
     if (!std::filesystem::exists(param_path_)) args.fail("param", "Param file does not exist: " + param_path_);
     graph_ = ncnn::describe_upscale_graph(ncnn::read_param_file(param_path_), param_path_);
     net_ = std::make_unique<ncnn::Net>(ncnn::Net::load(param_path_, model_path_));
+    input_blob_ = args.is_set("input-blob") ? args.text("input-blob") : net_->default_input();
+    output_blob_ = args.is_set("output-blob") ? args.text("output-blob") : net_->default_output();
+    for (const auto& [argument, blob] : {std::pair{"input-blob", input_blob_}, std::pair{"output-blob", output_blob_}})
+      if (!net_->has_blob(blob)) args.fail(argument, "names no blob of the network: \"" + blob + "\"");
 
     if (use_gpu_) {
       if (!torch::cuda::is_available()) args.fail("use-gpu", "needs a CUDA device, and LibTorch sees none");
@@ -89,7 +97,7 @@ class UpscalerNcnnProcessor : public Processor {
 
  protected:
   Image process(const Image& image, const ProgressCallback& progress) override {
-    const ScopedCpuSettings cpu_settings(threads_, winograd_);
+    const ScopedCpuSettings cpu_settings(threads_, winograd_, sgemm_);
     UpscaleModel upscale;
     upscale.scale = graph_.scale;
     upscale.input_channels = graph_.input_channels;
@@ -133,7 +141,7 @@ class UpscalerNcnnProcessor : public Processor {
   torch::Tensor run_net(const torch::Tensor& tile) const {
     torch::NoGradGuard no_grad;
     const torch::Tensor output =
-        net_->run(tile[0].to(device_), net_->default_input(), net_->default_output()).unsqueeze(0);
+        net_->run(tile[0].to(device_), input_blob_, output_blob_).unsqueeze(0);
     const int64_t height = tile.size(2) * graph_.scale, width = tile.size(3) * graph_.scale;
     if (output.dim() != 4 || output.size(2) != height || output.size(3) != width)
       throw Error(param_path_ + ": the network turned a " + std::to_string(tile.size(3)) + "x" +
@@ -145,6 +153,7 @@ class UpscalerNcnnProcessor : public Processor {
   }
 
   std::string model_path_, param_path_;
+  std::string input_blob_, output_blob_;
   ncnn::UpscaleGraph graph_;
   std::unique_ptr<ncnn::Net> net_;
   torch::Device device_ = torch::kCPU;
@@ -152,6 +161,7 @@ class UpscalerNcnnProcessor : public Processor {
   bool auto_tile_ = false;
   bool use_gpu_ = false;
   bool winograd_ = true;
+  bool sgemm_ = false;
   int threads_ = 1;
   double scale_ = 1;
 };
@@ -176,10 +186,21 @@ ProcessorSpec upscaler_ncnn_processor_spec() {
           {"overlap", ArgumentType::Integer, "8", "Overlap between tiles in input pixels, at most half the tile."},
           {"scale", ArgumentType::Float, "",
            "Output scale factor; when it differs from the model's, the result is resized (Lanczos/area).", true},
+          {"input-blob", ArgumentType::String, "",
+           "The blob the image goes into (default: the first layer's output, as the apps do); an extension.", true},
+          {"output-blob", ArgumentType::String, "",
+           "The blob the result is read from (default: the last layer's output); an extension.", true},
           {"winograd", ArgumentType::Boolean, "",
            "Winograd convolution for 3x3 stride-1 layers (default on); CPU only.", true},
-          {"sgemm", ArgumentType::Boolean, "", "im2col + GEMM convolution (accepted; CPU only).", true},
-          {"blocktime", ArgumentType::Integer, "", "OpenMP block time in ms, 0-400 (accepted; CPU only).", true},
+          {"sgemm", ArgumentType::Boolean, "",
+           "im2col + GEMM (LibTorch's BLAS) for the convolutions Winograd does not take; default off: oneDNN's direct "
+           "convolution, faster here; CPU only.",
+           true},
+          {"blocktime", ArgumentType::Integer, "",
+           "How long OpenMP threads spin after work before sleeping, 0-400 ms; the uprez program restarts itself "
+           "once to apply it (libgomp's GOMP_SPINCOUNT, read at start-up; the largest value of the command line "
+           "wins); CPU only.",
+           true},
       },
       [](const ProcessorArguments& args) { return std::make_unique<UpscalerNcnnProcessor>(args); },
       {"device", "model-offload"},

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <iostream>
 #include <set>
 #include <string>
@@ -198,6 +199,32 @@ TEST(FastConv2d, UsesWinogradForLargeThreeByThree) {
   conv->run(FeatureMap(x));
   EXPECT_EQ(conv->last_implementation().find("wino"), std::string::npos) << conv->last_implementation();
   set_fast_conv_winograd(true);
+}
+
+// The im2col + GEMM path (ncnn's sgemm): every ungrouped geometry Winograd does not take (here Winograd is off),
+// in bands of rows when the column matrix would be large; grouped convolutions stay on oneDNN.
+TEST(FastConv2d, Im2colGemmMatchesTorchConv2d) {
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(2);
+  set_fast_conv_sgemm(true);
+  set_fast_conv_winograd(false);
+  const std::vector<Geometry> geometries = {{32, 48, 1, 1, 0, 1, 1}, {32, 48, 3, 2, 1, 1, 1}, {16, 16, 3, 1, 0, 1, 1},
+                                            {32, 32, 3, 1, 2, 1, 2}, {3, 64, 3, 1, 1, 1, 1},  {64, 3, 3, 1, 1, 1, 1},
+                                            {24, 40, 5, 2, 2, 1, 1}, {32, 32, 3, 1, 1, 2, 1}};
+  for (const Geometry& g : geometries) {
+    FastConv2d conv(g.in, g.out, g.kernel, g.stride, g.padding, g.kernel != 1, g.groups, g.dilation);
+    for (const auto& [batch, height, width] : std::vector<std::array<int64_t, 3>>{{1, 5, 7}, {2, 33, 17}, {1, 300, 200}}) {
+      const std::string what = describe(g, batch, height, width) + " sgemm";
+      const torch::Tensor x = torch::randn({batch, g.in, height, width});
+      const torch::Tensor expected = reference(conv, x);
+      expect_close(conv->forward(x, PostOps().relu()), expected.relu(), what + " forward");
+      EXPECT_EQ(conv->last_implementation() == "im2col+gemm", g.groups == 1) << what << ": " << conv->last_implementation();
+      expect_close(conv->run(FeatureMap(x)).to_tensor(), expected, what + " run");
+      EXPECT_EQ(conv->last_implementation() == "im2col+gemm", g.groups == 1) << what << ": " << conv->last_implementation();
+    }
+  }
+  set_fast_conv_winograd(true);
+  set_fast_conv_sgemm(false);
 }
 
 // oneDNN's Winograd would want a huge scratchpad for 192 -> 64 (ESRGAN's conv5): split along input channels.

@@ -138,3 +138,23 @@ TEST_F(Cli, FolderInputToFolderOutput) {
   EXPECT_EQ(read_image(dir_ + "/res/a_processed_1.png").bit_depth, 16);
   EXPECT_TRUE(fs::exists(dir_ + "/res/b_processed_2.png"));
 }
+
+// blocktime restarts the program once with libgomp's spin count set; the result is the same image.
+TEST_F(Cli, NcnnBlocktimeRunsAfterOneRestart) {
+  const std::string folder = test::models_root() + "/ncnn";
+  UPREZ_REQUIRE_PATH(folder);
+  const std::string ncnn = "upscaler-ncnn;model=" + folder + "/realesr-animevideov3-x2.bin;param=" + folder +
+                           "/realesr-animevideov3-x2.param;threads=1";
+  const Result plain = run_uprez("image-process " + input_ + " -p \"" + ncnn + "\" -o " + dir_ + "/plain.png");
+  ASSERT_EQ(plain.status, 0) << plain.output;
+  for (const std::string blocktime : {"0", "20"}) {
+    const std::string out = dir_ + "/blocktime" + blocktime + ".png";
+    const Result r = run_uprez("image-process " + input_ + " -p \"" + ncnn + ";blocktime=" + blocktime + "\" -o " + out);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(r.output.find("warning"), std::string::npos) << r.output;
+    EXPECT_EQ(read_image(out).data, read_image(dir_ + "/plain.png").data) << blocktime;
+  }
+  const Result bad = run_uprez("image-process " + input_ + " -p \"" + ncnn + ";blocktime=401\" -o " + dir_ + "/x.png");
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.output.find("cannot be greater than 400"), std::string::npos) << bad.output;
+}

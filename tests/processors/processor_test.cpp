@@ -1,9 +1,13 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "processors/processor.h"
 #include "support/fixtures.h"
+#include "io/model_file_builders.h"
 #include "io/safetensors_writer.h"
+#include "ncnn/spatial_test_support.h"
 #include "support/test_assets.h"
 
 using namespace uprez;
@@ -134,6 +138,8 @@ TEST_F(UpscalerNcnnProcessorTest, ArgumentErrorsFollowDgenerate) {
       {";blocktime=-1", "argument \"blocktime\" cannot be less than 0"},
       {";device=cpu", "unknown argument \"device\""},
       {";model-offload=true", "unknown argument \"model-offload\""},
+      {";input-blob=nowhere", "argument \"input-blob\" names no blob of the network: \"nowhere\""},
+      {";output-blob=nowhere", "argument \"output-blob\" names no blob of the network: \"nowhere\""},
   };
   for (const auto& [arguments, expected] : cases) {
     const std::string message = message_of([&] { create_processor(uri_ + arguments, "cpu"); });
@@ -163,4 +169,38 @@ TEST_F(UpscalerNcnnProcessorTest, UpscalesTiledAndKeepsAlpha) {
   for (size_t i = 0; i < whole.data.size(); ++i)
     largest = std::max(largest, std::abs(int(whole.data[i]) - int(tiles.data[i])));
   EXPECT_LE(largest, 24);
+}
+
+// Graphs with 1 or 4 channels run when the graph says so (dgenerate refuses them): a 3x3 convolution to
+// channels * 4, a pixel shuffle by 2 and a clip to [0, 0.25] (the default output; output-blob=out skips it).
+TEST(UpscalerNcnnChannels, GreyAndRgbaGraphsRun) {
+  torch::manual_seed(5);
+  for (const int channels : {1, 4}) {
+    const std::string dir = test::temp_dir();
+    const int outputs = channels * 4;
+    uprez::test::write_file(dir + "/net.param",
+                           "7767517\n4 4\nInput in 0 1 data\nConvolution conv 1 1 data c 0=" + std::to_string(outputs) +
+                               " 1=3 4=1 5=1 6=" + std::to_string(outputs * channels * 9) +
+                               "\nPixelShuffle shuffle 1 1 c out 0=2\nClip clip 1 1 out clipped 0=0 1=0.25\n");
+    const std::vector<uint8_t> bin = ncnn::test::bin_bytes(
+        {ncnn::test::flagged_buffer(torch::rand({outputs, channels, 3, 3}) * 0.2),
+         ncnn::test::raw_buffer(torch::rand({outputs}) * 0.1)});
+    uprez::test::write_file(dir + "/net.bin", std::string(bin.begin(), bin.end()));
+    auto processor =
+        create_processor("upscaler-ncnn;model=" + dir + "/net.bin;param=" + dir + "/net.param;tile=16;overlap=2", "cpu");
+    for (const int image_channels : {1, 3, 4}) {
+      const Image output = processor->apply(test::synthetic_image(23, 19, image_channels, 8));
+      EXPECT_EQ(output.width, 46) << channels << " " << image_channels;
+      EXPECT_EQ(output.height, 38) << channels << " " << image_channels;
+      // As with `upscaler`: the model's channels become the colour channels, a separate alpha is upscaled too.
+      const int expected_channels = channels == 4 ? 4 : 1 + (image_channels == 4 ? 1 : 0);
+      EXPECT_EQ(output.channels, expected_channels) << channels << " " << image_channels;
+      if (expected_channels != 2)  // every sample went through the clip (not a separately upscaled alpha)
+        EXPECT_LE(*std::max_element(output.data.begin(), output.data.end()), 64);
+    }
+    auto unclipped = create_processor(
+        "upscaler-ncnn;model=" + dir + "/net.bin;param=" + dir + "/net.param;tile=0;output-blob=out", "cpu");
+    const Image output = unclipped->apply(test::synthetic_image(23, 19, channels, 8));
+    EXPECT_GT(*std::max_element(output.data.begin(), output.data.end()), 64);
+  }
 }
