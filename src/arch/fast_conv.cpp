@@ -495,20 +495,32 @@ torch::Tensor FastConv2dImpl::gemm_forward(const torch::Tensor& x) const {
   const int64_t out_height = (padded.size(2) - dilation[0] * (kernel[0] - 1) - 1) / stride[0] + 1;
   const int64_t out_width = (padded.size(3) - dilation[1] * (kernel[1] - 1) - 1) / stride[1] + 1;
   TORCH_CHECK(out_height > 0 && out_width > 0, "FastConv2d: the input is smaller than the kernel");
-  const torch::Tensor matrix = weight.reshape({out_channels, -1});
-  const torch::Tensor bias_column = bias.defined() ? bias.view({out_channels, 1}) : torch::Tensor();
+  const torch::Tensor matrix = weight.reshape({out_channels, -1}).contiguous();
+  const int64_t depth = matrix.size(1);  // channels * kernel area
   torch::Tensor output = torch::empty({n, out_channels, out_height, out_width}, x.options());
-  const int64_t row_bytes = channels * kernel[0] * kernel[1] * out_width * static_cast<int64_t>(sizeof(float));
+  if (bias.defined())
+    output.copy_(bias.view({1, out_channels, 1, 1}).expand_as(output));
+  else
+    output.zero_();
+  const int64_t row_bytes = depth * out_width * static_cast<int64_t>(sizeof(float));
   const int64_t band = std::max<int64_t>(1, kGemmColumnBytes / row_bytes);
+  const int64_t plane = out_height * out_width;
+  prepare_threads();
   for (int64_t b = 0; b < n; ++b) {
     for (int64_t row = 0; row < out_height; row += band) {
       const int64_t rows = std::min(band, out_height - row);
       const int64_t input_rows = (rows - 1) * stride[0] + dilation[0] * (kernel[0] - 1) + 1;
       const torch::Tensor slice = padded.narrow(0, b, 1).narrow(2, row * stride[0], input_rows);
       const torch::Tensor columns =
-          at::im2col(slice, {kernel[0], kernel[1]}, {dilation[0], dilation[1]}, {0, 0}, {stride[0], stride[1]})[0];
-      torch::Tensor product = bias_column.defined() ? torch::addmm(bias_column, matrix, columns) : matrix.mm(columns);
-      output[b].narrow(1, row, rows).copy_(product.view({out_channels, rows, out_width}));
+          at::im2col(slice, {kernel[0], kernel[1]}, {dilation[0], dilation[1]}, {0, 0}, {stride[0], stride[1]})[0]
+              .contiguous();
+      // output[b][:, row:row + rows, :] += matrix x columns, with oneDNN's sgemm (row-major; each output channel's
+      // band of rows is contiguous, channels a plane apart).
+      float* destination = output.data_ptr<float>() + b * out_channels * plane + row * out_width;
+      const dnnl_status_t status =
+          dnnl_sgemm('N', 'N', out_channels, rows * out_width, depth, 1.f, matrix.data_ptr<float>(), depth,
+                     columns.data_ptr<float>(), rows * out_width, 1.f, destination, plane);
+      TORCH_CHECK(status == dnnl_success, "FastConv2d: oneDNN sgemm failed (status ", static_cast<int>(status), ")");
     }
   }
   return output;

@@ -19,7 +19,7 @@ void set_fast_conv_enabled(bool enabled);
 bool fast_conv_enabled();
 void set_fast_conv_winograd(bool enabled);
 bool fast_conv_winograd();
-// im2col + GEMM (LibTorch's BLAS sgemm over column matrices of about 16 MiB) for the ungrouped convolutions that do
+// im2col + GEMM (oneDNN's JIT sgemm over column matrices of about 16 MiB) for the ungrouped convolutions that do
 // not run as Winograd, instead of oneDNN's direct convolution (ncnn's use_sgemm_convolution; off by default:
 // oneDNN's direct kernels are faster here, see bench/ncnn_compare.sh).
 void set_fast_conv_sgemm(bool enabled);

@@ -64,6 +64,9 @@ class Layer {
     std::array<double, 2> coefficients{1, 1};
   };
   virtual bool accepts_epilogue() const { return false; }
+
+  // The channel count of the output when the parameters fix it (a convolution's num_output), else 0.
+  virtual int64_t output_channels() const { return 0; }
   virtual std::optional<Epilogue> epilogue() const { return std::nullopt; }
 
   std::string type;  // e.g. "Convolution"

@@ -1,6 +1,8 @@
 #include "ncnn/net.h"
 
 #include <algorithm>
+#include <iterator>
+#include <map>
 #include <optional>
 #include <unordered_map>
 
@@ -131,6 +133,135 @@ std::optional<PostOps> epilogue_of(const std::vector<Net::LayerEntry>& layers, c
   return post;
 }
 
+// Concatenations that share one buffer, as in ESRGAN's dense blocks, where each Concat joins the previous one's
+// inputs plus one more: the longest Concat of such a chain owns a buffer, each blob it joins is copied into its
+// channel slice once (when the first Concat of the chain runs, or when the blob is produced later), and every
+// Concat of the chain becomes a view of the buffer's first channels instead of a copy of all its inputs.
+class ConcatChains {
+ public:
+  ConcatChains(const std::vector<Net::LayerEntry>& layers, const std::vector<Net::Step>& steps, size_t blob_count)
+      : layers_(layers), producers_(blob_count, -1), slots_(blob_count, {-1, -1}) {
+    for (size_t layer = 0; layer < layers.size(); ++layer)
+      for (const int blob : layers[layer].outputs) producers_[blob] = static_cast<int>(layer);
+    std::vector<std::pair<int, std::vector<int>>> concats;  // layer, the blobs it joins (through Splits)
+    for (const Net::Step& step : steps) {
+      if (!step.fused.empty() || layers[step.layer].layer->type != "Concat") continue;
+      std::vector<int> sources;
+      for (const int blob : layers[step.layer].inputs) sources.push_back(source_of(blob));
+      concats.emplace_back(step.layer, sources);
+    }
+    std::stable_sort(concats.begin(), concats.end(),
+                     [](const auto& a, const auto& b) { return a.second.size() > b.second.size(); });
+    std::vector<int> members;
+    for (const auto& [layer, sources] : concats) {
+      size_t chain = 0;
+      while (chain < chains_.size() && !std::equal(sources.begin(), sources.end(), chains_[chain].sources.begin()))
+        ++chain;
+      if (chain == chains_.size()) {
+        std::vector<int> sorted = sources;
+        std::sort(sorted.begin(), sorted.end());
+        if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) continue;  // a blob joined twice
+        chains_.push_back(Chain{sources});
+        members.push_back(0);
+      }
+      chain_of_[layer] = static_cast<int>(chain);
+      ++members[chain];
+    }
+    for (auto it = chain_of_.begin(); it != chain_of_.end();)  // a lone Concat gains nothing
+      it = members[it->second] < 2 ? chain_of_.erase(it) : std::next(it);
+    for (size_t blob = 0; blob < blob_count; ++blob) {
+      const int source = source_of(static_cast<int>(blob));
+      for (size_t chain = 0; chain < chains_.size(); ++chain) {
+        const auto& sources = chains_[chain].sources;
+        const auto found = std::find(sources.begin(), sources.end(), source);
+        if (found != sources.end()) slots_[blob] = {static_cast<int>(chain), static_cast<int>(found - sources.begin())};
+      }
+    }
+  }
+
+  // The output of Concat `layer` as a view of its chain's buffer, when every input is in its slice (allocating
+  // the buffer on the chain's first Concat); none when the Concat must copy.
+  std::optional<FeatureMap> view(int layer, const std::vector<Blob*>& inputs) {
+    const auto member = chain_of_.find(layer);
+    if (member == chain_of_.end()) return std::nullopt;
+    Chain& chain = chains_[member->second];
+    if (!chain.buffer.defined() && !chain.failed) chain.failed = !allocate(chain, inputs);
+    if (chain.failed) return std::nullopt;
+    int64_t channels = 0;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (!chain.filled[i]) return std::nullopt;
+      channels += chain.channels[i];
+    }
+    return chain.buffer.narrow_channels(0, channels);
+  }
+
+  // Copies a newly produced blob into its slice of an allocated buffer.
+  void produced(int blob, Blob& value) {
+    const auto [index, slot] = slots_[blob];
+    if (index < 0) return;
+    Chain& chain = chains_[index];
+    if (!chain.buffer.defined() || chain.filled[slot] || !value.is_map()) return;
+    const FeatureMap& map = value.map();
+    if (map.channels() != chain.channels[slot] || map.height() != chain.buffer.height() ||
+        map.width() != chain.buffer.width() || map.blocked() != chain.buffer.blocked())
+      return;
+    chain.buffer.narrow_channels(chain.offsets[slot], chain.channels[slot]).copy_(map);
+    chain.filled[slot] = true;
+  }
+
+ private:
+  struct Chain {
+    std::vector<int> sources;  // the longest Concat's inputs, through Splits
+    std::vector<int64_t> channels, offsets;
+    std::vector<bool> filled;
+    FeatureMap buffer;
+    bool failed = false;
+  };
+
+  int source_of(int blob) const {
+    while (producers_[blob] >= 0 && layers_[producers_[blob]].layer->type == "Split")
+      blob = layers_[producers_[blob]].inputs[0];
+    return blob;
+  }
+
+  // The chain's buffer, from the first Concat's inputs (maps of one size) and the channel counts the producers of
+  // the later blobs declare; false when that cannot work (then every Concat of the chain copies).
+  bool allocate(Chain& chain, const std::vector<Blob*>& inputs) {
+    for (Blob* input : inputs)
+      if (!input->is_map() || input->map().batch() != 1) return false;
+    const FeatureMap& first = inputs[0]->map();
+    for (size_t i = 0; i < chain.sources.size(); ++i) {
+      int64_t channels = 0;
+      if (i < inputs.size()) {
+        const FeatureMap& map = inputs[i]->map();
+        if (map.height() != first.height() || map.width() != first.width() || map.blocked() != first.blocked())
+          return false;
+        channels = map.channels();
+      } else if (producers_[chain.sources[i]] >= 0) {
+        channels = layers_[producers_[chain.sources[i]]].layer->output_channels();
+      }
+      if (channels <= 0) return false;
+      chain.offsets.push_back(i == 0 ? 0 : chain.offsets.back() + chain.channels.back());
+      chain.channels.push_back(channels);
+      // Blocked maps split at whole blocks of 16 channels.
+      if (first.blocked() && i + 1 < chain.sources.size() && channels % 16 != 0) return false;
+    }
+    chain.buffer = FeatureMap::empty_like(first, chain.offsets.back() + chain.channels.back());
+    chain.filled.assign(chain.sources.size(), false);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      chain.buffer.narrow_channels(chain.offsets[i], chain.channels[i]).copy_(inputs[i]->map());
+      chain.filled[i] = true;
+    }
+    return true;
+  }
+
+  const std::vector<Net::LayerEntry>& layers_;
+  std::vector<int> producers_;
+  std::vector<Chain> chains_;
+  std::map<int, int> chain_of_;            // Concat layer -> chain
+  std::vector<std::pair<int, int>> slots_;  // blob -> (chain, slot), or (-1, -1)
+};
+
 // The layer on `inputs`: as maps where its map_use says so, else as tensors. With a non-empty `epilogue` only the
 // map path runs, and an empty result means the layer declined it.
 std::vector<Blob> run_layer(const Layer& layer, const std::vector<Blob*>& inputs, const PostOps& epilogue) {
@@ -249,11 +380,13 @@ torch::Tensor Net::run(const Inputs& inputs, const std::string& output_blob) con
 
   std::vector<Blob> values(blob_names_.size());
   for (const auto& [name, tensor] : inputs) values[blob_index(name)] = Blob(tensor);
+  ConcatChains concat_chains(layers_, steps, blob_names_.size());
   for (const Step& step : steps) {
     const LayerEntry& entry = layers_[step.layer];
     std::vector<Blob*> inputs;
     for (const int blob : entry.inputs) inputs.push_back(&values[blob]);
     std::vector<Blob> outputs;
+    if (const std::optional<FeatureMap> view = concat_chains.view(step.layer, inputs)) outputs.emplace_back(*view);
     if (!step.fused.empty())
       if (const std::optional<PostOps> epilogue = epilogue_of(layers_, step, values))
         outputs = run_layer(*entry.layer, inputs, *epilogue);
@@ -274,7 +407,9 @@ torch::Tensor Net::run(const Inputs& inputs, const std::string& output_blob) con
                   std::to_string(step.outputs.size()));
     for (size_t i = 0; i < outputs.size(); ++i) {
       const int blob = step.outputs[i];
-      if (!bound[blob] && readers_left[blob] > 0) values[blob] = std::move(outputs[i]);
+      if (bound[blob] || readers_left[blob] == 0) continue;
+      values[blob] = std::move(outputs[i]);
+      concat_chains.produced(blob, values[blob]);
     }
     for (const int blob : reads(step))
       if (--readers_left[blob] == 0) values[blob] = Blob();

@@ -193,7 +193,7 @@ ProcessorSpec upscaler_ncnn_processor_spec() {
           {"winograd", ArgumentType::Boolean, "",
            "Winograd convolution for 3x3 stride-1 layers (default on); CPU only.", true},
           {"sgemm", ArgumentType::Boolean, "",
-           "im2col + GEMM (LibTorch's BLAS) for the convolutions Winograd does not take; default off: oneDNN's direct "
+           "im2col + GEMM (oneDNN's sgemm) for the convolutions Winograd does not take; default off: oneDNN's direct "
            "convolution, faster here; CPU only.",
            true},
           {"blocktime", ArgumentType::Integer, "",

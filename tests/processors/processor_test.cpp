@@ -195,8 +195,9 @@ TEST(UpscalerNcnnChannels, GreyAndRgbaGraphsRun) {
       // As with `upscaler`: the model's channels become the colour channels, a separate alpha is upscaled too.
       const int expected_channels = channels == 4 ? 4 : 1 + (image_channels == 4 ? 1 : 0);
       EXPECT_EQ(output.channels, expected_channels) << channels << " " << image_channels;
-      if (expected_channels != 2)  // every sample went through the clip (not a separately upscaled alpha)
+      if (expected_channels != 2) {  // every sample went through the clip (not a separately upscaled alpha)
         EXPECT_LE(*std::max_element(output.data.begin(), output.data.end()), 64);
+      }
     }
     auto unclipped = create_processor(
         "upscaler-ncnn;model=" + dir + "/net.bin;param=" + dir + "/net.param;tile=0;output-blob=out", "cpu");

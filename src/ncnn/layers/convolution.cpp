@@ -95,6 +95,8 @@ class Convolution final : public Layer {
     return {output.map([&](const torch::Tensor& data) { return activation_.apply(data); })};
   }
 
+  int64_t output_channels() const override { return num_output_; }
+
   // The activation and residual of the layers after it, when its own activation is one FastConv2d fuses (or none).
   bool accepts_epilogue() const override {
     PostOps post;
