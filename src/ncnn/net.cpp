@@ -96,7 +96,6 @@ class Blob {
   explicit Blob(torch::Tensor tensor) : tensor_(std::move(tensor)) {}
   explicit Blob(FeatureMap map) : map_(std::move(map)) {}
 
-  bool defined() const { return tensor_.defined() || map_.defined(); }
   bool is_map() const { return map_.defined(); }
   bool mappable() const { return map_.defined() || tensor_.dim() == 3; }
   const torch::Tensor& tensor() {
@@ -161,7 +160,9 @@ class ConcatChains {
         std::vector<int> sorted = sources;
         std::sort(sorted.begin(), sorted.end());
         if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) continue;  // a blob joined twice
-        chains_.push_back(Chain{sources});
+        Chain added;
+        added.sources = sources;
+        chains_.push_back(std::move(added));
         members.push_back(0);
       }
       chain_of_[layer] = static_cast<int>(chain);
