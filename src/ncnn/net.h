@@ -24,6 +24,7 @@ class Net {
   const std::string& default_input() const { return default_input_; }
   const std::string& default_output() const { return default_output_; }
   bool has_blob(const std::string& name) const;
+  const std::string& param_path() const { return param_path_; }
 
   // Runs the layers needed for `output` with `input` (a (c, h, w) float tensor) bound to blob `input_blob`;
   // intermediate blobs are freed as soon as their last consumer has run. Layers run on feature maps where they can

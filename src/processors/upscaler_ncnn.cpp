@@ -8,6 +8,7 @@
 
 #include "arch/fast_conv.h"
 #include "core/error.h"
+#include "ncnn/input_framing.h"
 #include "ncnn/net.h"
 #include "ncnn/upscale_graph.h"
 #include "processors/image_upscale.h"
@@ -73,7 +74,8 @@ class UpscalerNcnnProcessor : public Processor {
 
     if (!std::filesystem::exists(model_path_)) args.fail("model", "Model file does not exist: " + model_path_);
     if (!std::filesystem::exists(param_path_)) args.fail("param", "Param file does not exist: " + param_path_);
-    graph_ = ncnn::describe_upscale_graph(ncnn::read_param_file(param_path_), param_path_);
+    const ncnn::ParamFile param_file = ncnn::read_param_file(param_path_);
+    graph_ = ncnn::describe_upscale_graph(param_file, param_path_);
     net_ = std::make_unique<ncnn::Net>(ncnn::Net::load(param_path_, model_path_));
     input_blob_ = args.is_set("input-blob") ? args.text("input-blob") : net_->default_input();
     output_blob_ = args.is_set("output-blob") ? args.text("output-blob") : net_->default_output();
@@ -87,12 +89,19 @@ class UpscalerNcnnProcessor : public Processor {
       device_ = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(gpu_index));
       net_->to(device_, torch::kFloat32);
     }
+    if (ncnn::graph_crops_input(param_file)) {
+      const ScopedCpuSettings cpu_settings(threads_, winograd_, sgemm_);
+      framing_ = ncnn::measure_input_framing(*net_, param_file, param_path_, input_blob_, output_blob_,
+                                             graph_.input_channels, graph_.scale, device_);
+    }
     scale_ = args.is_set("scale") ? args.number("scale") : graph_.scale;
     if (!(scale_ > 0) || scale_ > 64) args.fail("scale", "must be a number in (0, 64]");
   }
 
   std::string describe() const override {
-    return "upscaler-ncnn(" + param_path_ + ", x" + std::to_string(graph_.scale) + ")";
+    const std::string framing =
+        framing_.crops_input() ? ", padded by " + std::to_string(framing_.prepadding) + " px as its app pads it" : "";
+    return "upscaler-ncnn(" + param_path_ + ", x" + std::to_string(graph_.scale) + framing + ")";
   }
 
  protected:
@@ -137,24 +146,20 @@ class UpscalerNcnnProcessor : public Processor {
     return automatic;
   }
 
-  // (1, c, h, w) in [0, 1] -> (1, c_out, h * scale, w * scale), clamped as the apps do.
+  // (1, c, h, w) in [0, 1] -> (1, c_out, h * scale, w * scale), framed as the apps frame a tile (graphs that crop
+  // their input) and clamped as they do.
   torch::Tensor run_net(const torch::Tensor& tile) const {
     torch::NoGradGuard no_grad;
-    const torch::Tensor output =
-        net_->run(tile[0].to(device_), input_blob_, output_blob_).unsqueeze(0);
-    const int64_t height = tile.size(2) * graph_.scale, width = tile.size(3) * graph_.scale;
-    if (output.dim() != 4 || output.size(2) != height || output.size(3) != width)
-      throw Error(param_path_ + ": the network turned a " + std::to_string(tile.size(3)) + "x" +
-                  std::to_string(tile.size(2)) + " input into " + std::to_string(output.size(-1)) + "x" +
-                  std::to_string(output.dim() > 1 ? output.size(-2) : 1) + ", not " + std::to_string(width) + "x" +
-                  std::to_string(height) + " (x" + std::to_string(graph_.scale) +
-                  "); models that need the app's padding (waifu2x, Real-CUGAN) are not supported yet");
-    return output.clamp(0, 1).to(torch::kCPU, torch::kFloat32);
+    return ncnn::run_framed(*net_, framing_, tile[0].to(device_), input_blob_, output_blob_, graph_.scale)
+        .unsqueeze(0)
+        .clamp(0, 1)
+        .to(torch::kCPU, torch::kFloat32);
   }
 
   std::string model_path_, param_path_;
   std::string input_blob_, output_blob_;
   ncnn::UpscaleGraph graph_;
+  ncnn::InputFraming framing_;
   std::unique_ptr<ncnn::Net> net_;
   torch::Device device_ = torch::kCPU;
   TileOptions tiles_;
@@ -172,7 +177,8 @@ ProcessorSpec upscaler_ncnn_processor_spec() {
   return {
       "upscaler-ncnn",
       "Upscale with an NCNN model (.param + .bin, as upscayl, chaiNNer and Real-ESRGAN-ncnn-vulkan use), run by "
-      "uprez's own NCNN runtime, tiled without seams.",
+      "uprez's own NCNN runtime, tiled without seams. Graphs that crop their own input (waifu2x, Real-CUGAN) get the "
+      "padding, alignment and edge mode of their apps, worked out from the graph.",
       {
           {"model", ArgumentType::Path, "", "The model's .bin file."},
           {"param", ArgumentType::Path, "", "The model's .param file."},

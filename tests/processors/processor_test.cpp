@@ -6,6 +6,7 @@
 #include "processors/processor.h"
 #include "support/fixtures.h"
 #include "io/model_file_builders.h"
+#include "io/npy.h"
 #include "io/safetensors_writer.h"
 #include "ncnn/spatial_test_support.h"
 #include "support/test_assets.h"
@@ -203,5 +204,60 @@ TEST(UpscalerNcnnChannels, GreyAndRgbaGraphsRun) {
         "upscaler-ncnn;model=" + dir + "/net.bin;param=" + dir + "/net.param;tile=0;output-blob=out", "cpu");
     const Image output = unclipped->apply(test::synthetic_image(23, 19, channels, 8));
     EXPECT_GT(*std::max_element(output.data.begin(), output.data.end()), 64);
+  }
+}
+
+namespace {
+
+// The (3, h, w) tensor of an 8-bit RGB image, in [0, 1].
+Image rgb_image_of(const torch::Tensor& pixels) {
+  const torch::Tensor bytes = (pixels * 255).round().clamp(0, 255).to(torch::kUInt8).permute({1, 2, 0}).contiguous();
+  Image image(static_cast<int>(pixels.size(2)), static_cast<int>(pixels.size(1)), 3, 8);
+  std::copy(bytes.data_ptr<uint8_t>(), bytes.data_ptr<uint8_t>() + bytes.numel(), image.data.begin());
+  return image;
+}
+
+}  // namespace
+
+// waifu2x and Real-CUGAN graphs crop their input: the processor pads each tile as their apps do, so a whole-image
+// run gives the apps' pixels (the fixture's raw output, plus Real-CUGAN 4x's nearest base, rounded as the apps
+// round); tiled runs and images smaller than the padding work too.
+TEST(UpscalerNcnnSelfCropping, WholeImageRunsGiveTheAppsPixels) {
+  const std::string models = test::models_root() + "/ncnn";
+  const std::string fixtures = test::fixtures_root() + "/ncnn";
+  UPREZ_REQUIRE_PATH(models);
+  UPREZ_REQUIRE_PATH(fixtures);
+  for (const auto& [model, prepadding, scale] : {std::tuple{"realcugan-se-up4x-conservative", 19, 4},
+                                                 std::tuple{"waifu2x-cunet-noise0_scale2.0x", 18, 2}}) {
+    SCOPED_TRACE(model);
+    const std::string case_dir = fixtures + "/" + model + "/chelsea_24x32";
+    UPREZ_REQUIRE_PATH(case_dir);
+    const std::string uri =
+        "upscaler-ncnn;model=" + models + "/" + model + ".bin;param=" + models + "/" + model + ".param;threads=2";
+    const torch::Tensor image =
+        read_npy(case_dir + "/input.npy")[0].slice(1, prepadding, prepadding + 24).slice(2, prepadding, prepadding + 32);
+    torch::Tensor expected = read_npy(case_dir + "/output.npy")[0];
+    if (scale == 4) expected = expected + image.repeat_interleave(4, 1).repeat_interleave(4, 2);
+    const torch::Tensor expected_bytes = (expected * 255 + 0.5).floor().clamp(0, 255).permute({1, 2, 0}).flatten();
+
+    auto whole = create_processor(uri + ";tile=0", "cpu");
+    EXPECT_NE(whole->describe().find("padded by " + std::to_string(prepadding) + " px"), std::string::npos)
+        << whole->describe();
+    const Image output = whole->apply(rgb_image_of(image));
+    ASSERT_EQ(output.width, 32 * scale);
+    ASSERT_EQ(output.height, 24 * scale);
+    const torch::Tensor output_bytes =
+        torch::tensor(std::vector<float>(output.data.begin(), output.data.end()));
+    EXPECT_LE((output_bytes - expected_bytes).abs().max().item<float>(), 1.f);
+
+    auto tiled = create_processor(uri + ";tile=16;overlap=8", "cpu");
+    const Image tiles = tiled->apply(rgb_image_of(image));
+    ASSERT_EQ(tiles.data.size(), output.data.size());
+    for (const auto& [width, height] : {std::pair{1, 1}, std::pair{3, 2}, std::pair{17, 5}}) {
+      const Image small = whole->apply(test::synthetic_image(width, height, 4, 8));
+      EXPECT_EQ(small.width, width * scale);
+      EXPECT_EQ(small.height, height * scale);
+      EXPECT_EQ(small.channels, 4);
+    }
   }
 }
