@@ -13,6 +13,7 @@
 #include <torch/torch.h>
 
 #include "arch/architecture.h"
+#include "core/caching_cpu_allocator.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "io/model_file.h"
@@ -61,6 +62,7 @@ int main(int argc, char** argv) {
   app.add_option("--dtype", dtype, "float32, float16, bfloat16.");
   CLI11_PARSE(app, argc, argv);
   try {
+    uprez::install_caching_cpu_allocator();  // as the uprez program runs
     if (threads > 0) torch::set_num_threads(threads);
     const Timed model = param_path.empty() ? pytorch_model(model_path, device, dtype) : ncnn_model(model_path, param_path);
     const torch::Device target = param_path.empty() ? uprez::parse_device(device) : torch::Device(torch::kCPU);

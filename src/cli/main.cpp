@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/openmp_blocktime.h"
+#include "core/caching_cpu_allocator.h"
 #include "core/error.h"
 #include "processors/processor.h"
 
@@ -49,7 +50,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "--image-processor-help") return processor_help(rest);
-  if (command == "image-process") return uprez::run_image_process(rest);
+  if (command == "image-process") {
+    uprez::install_caching_cpu_allocator();
+    return uprez::run_image_process(rest);
+  }
   if (command == "model-info") return uprez::run_model_info(rest);
   std::cerr << "uprez: error: unknown command \"" << command << "\" (see uprez --help)\n";
   return 1;

@@ -55,6 +55,16 @@ class Layer {
     return {};
   }
 
+  // As forward_maps for a single output written into `destination` (a channel slice of a concatenation's buffer);
+  // false, with nothing written, when this layer or these shapes cannot.
+  virtual bool forward_map_into(const std::vector<FeatureMap>& inputs, const PostOps& epilogue,
+                                const FeatureMap& destination) const {
+    (void)inputs;
+    (void)epilogue;
+    (void)destination;
+    return false;
+  }
+
   // Fusion, as ncnnoptimize does it but at run time: a layer that accepts_epilogue (a convolution) takes over the
   // layer that is the only reader of its output, when that one has an epilogue: an activation (its post-operations),
   // or a weighted sum of its two inputs, coefficients[i] * input i (the other operand becomes a residual).

@@ -133,9 +133,10 @@ std::optional<PostOps> epilogue_of(const std::vector<Net::LayerEntry>& layers, c
 }
 
 // Concatenations that share one buffer, as in ESRGAN's dense blocks, where each Concat joins the previous one's
-// inputs plus one more: the longest Concat of such a chain owns a buffer, each blob it joins is copied into its
-// channel slice once (when the first Concat of the chain runs, or when the blob is produced later), and every
-// Concat of the chain becomes a view of the buffer's first channels instead of a copy of all its inputs.
+// inputs plus one more: the longest Concat of such a chain owns a buffer, allocated when the first blob it joins is
+// produced (or at its first Concat when the producers do not say their channel counts); later blobs are written
+// straight into their channel slices by their convolutions (destination) or copied there once, and every Concat of
+// the chain becomes a view of the buffer's first channels instead of a copy of all its inputs.
 class ConcatChains {
  public:
   ConcatChains(const std::vector<Net::LayerEntry>& layers, const std::vector<Net::Step>& steps, size_t blob_count)
@@ -167,6 +168,7 @@ class ConcatChains {
       }
       chain_of_[layer] = static_cast<int>(chain);
       ++members[chain];
+      ++chains_[chain].members_left;
     }
     for (auto it = chain_of_.begin(); it != chain_of_.end();)  // a lone Concat gains nothing
       it = members[it->second] < 2 ? chain_of_.erase(it) : std::next(it);
@@ -186,27 +188,58 @@ class ConcatChains {
     const auto member = chain_of_.find(layer);
     if (member == chain_of_.end()) return std::nullopt;
     Chain& chain = chains_[member->second];
-    if (!chain.buffer.defined() && !chain.failed) chain.failed = !allocate(chain, inputs);
-    if (chain.failed) return std::nullopt;
-    int64_t channels = 0;
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      if (!chain.filled[i]) return std::nullopt;
-      channels += chain.channels[i];
+    if (!chain.buffer.defined() && !chain.failed) {
+      std::vector<const FeatureMap*> known;
+      for (Blob* input : inputs) {
+        if (!input->mappable()) {
+          chain.failed = true;
+          break;
+        }
+        known.push_back(&input->map());
+      }
+      chain.failed = chain.failed || !allocate(chain, known);
     }
-    return chain.buffer.narrow_channels(0, channels);
+    std::optional<FeatureMap> result;
+    if (!chain.failed) {
+      int64_t channels = 0;
+      for (size_t i = 0; i < inputs.size() && channels >= 0; ++i)
+        channels = chain.filled[i] ? channels + chain.channels[i] : -1;
+      if (channels >= 0) result = chain.buffer.narrow_channels(0, channels);
+    }
+    // The views live on in the blobs; the chain lets go of its buffer after its last Concat.
+    if (--chain.members_left == 0) chain.buffer = FeatureMap();
+    return result;
   }
 
-  // Copies a newly produced blob into its slice of an allocated buffer.
+  // The channel slice a step producing `blob` may write its result into: the blob's slice of an allocated buffer
+  // that it has not filled yet.
+  std::optional<FeatureMap> destination(int blob) const {
+    const auto [index, slot] = slots_[blob];
+    if (index < 0) return std::nullopt;
+    const Chain& chain = chains_[index];
+    if (!chain.buffer.defined() || chain.filled[slot]) return std::nullopt;
+    return chain.buffer.narrow_channels(chain.offsets[slot], chain.channels[slot]);
+  }
+
+  // A blob was produced: the chain's buffer is allocated if this is the first blob it joins, and the blob is put in
+  // its slice (nothing to copy when the step wrote it there).
   void produced(int blob, Blob& value) {
     const auto [index, slot] = slots_[blob];
-    if (index < 0) return;
+    if (index < 0 || !value.is_map()) return;
     Chain& chain = chains_[index];
-    if (!chain.buffer.defined() || chain.filled[slot] || !value.is_map()) return;
     const FeatureMap& map = value.map();
+    if (!chain.buffer.defined() && !chain.failed && chain.members_left > 0 && !chain.any_produced) {
+      std::vector<const FeatureMap*> known(chain.sources.size(), nullptr);
+      known[slot] = &map;
+      allocate(chain, known);  // failing here leaves it to the first Concat
+    }
+    chain.any_produced = true;
+    if (!chain.buffer.defined() || chain.filled[slot]) return;
     if (map.channels() != chain.channels[slot] || map.height() != chain.buffer.height() ||
         map.width() != chain.buffer.width() || map.blocked() != chain.buffer.blocked())
       return;
-    chain.buffer.narrow_channels(chain.offsets[slot], chain.channels[slot]).copy_(map);
+    FeatureMap target = chain.buffer.narrow_channels(chain.offsets[slot], chain.channels[slot]);
+    if (map.data().data_ptr() != target.data().data_ptr()) target.copy_(map);
     chain.filled[slot] = true;
   }
 
@@ -216,6 +249,8 @@ class ConcatChains {
     std::vector<int64_t> channels, offsets;
     std::vector<bool> filled;
     FeatureMap buffer;
+    int members_left = 0;  // Concats of the chain still to run
+    bool any_produced = false;
     bool failed = false;
   };
 
@@ -225,32 +260,38 @@ class ConcatChains {
     return blob;
   }
 
-  // The chain's buffer, from the first Concat's inputs (maps of one size) and the channel counts the producers of
-  // the later blobs declare; false when that cannot work (then every Concat of the chain copies).
-  bool allocate(Chain& chain, const std::vector<Blob*>& inputs) {
-    for (Blob* input : inputs)
-      if (!input->is_map() || input->map().batch() != 1) return false;
-    const FeatureMap& first = inputs[0]->map();
+  // The chain's buffer, sized from the maps `known` (by slot; null where not known yet: then the channel count the
+  // producer declares), which are copied into their slices; false when that cannot work (unknown channels, maps of
+  // different sizes or layouts, blocked slices not on whole blocks of 16 channels).
+  bool allocate(Chain& chain, const std::vector<const FeatureMap*>& known) {
+    const FeatureMap* first = nullptr;
+    for (const FeatureMap* map : known)
+      if (map != nullptr && first == nullptr) first = map;
+    if (first == nullptr || first->batch() != 1) return false;
+    std::vector<int64_t> channels, offsets;
     for (size_t i = 0; i < chain.sources.size(); ++i) {
-      int64_t channels = 0;
-      if (i < inputs.size()) {
-        const FeatureMap& map = inputs[i]->map();
-        if (map.height() != first.height() || map.width() != first.width() || map.blocked() != first.blocked())
+      const FeatureMap* map = i < known.size() ? known[i] : nullptr;
+      int64_t count = 0;
+      if (map != nullptr) {
+        if (map->batch() != 1 || map->height() != first->height() || map->width() != first->width() ||
+            map->blocked() != first->blocked())
           return false;
-        channels = map.channels();
+        count = map->channels();
       } else if (producers_[chain.sources[i]] >= 0) {
-        channels = layers_[producers_[chain.sources[i]]].layer->output_channels();
+        count = layers_[producers_[chain.sources[i]]].layer->output_channels();
       }
-      if (channels <= 0) return false;
-      chain.offsets.push_back(i == 0 ? 0 : chain.offsets.back() + chain.channels.back());
-      chain.channels.push_back(channels);
-      // Blocked maps split at whole blocks of 16 channels.
-      if (first.blocked() && i + 1 < chain.sources.size() && channels % 16 != 0) return false;
+      if (count <= 0) return false;
+      if (first->blocked() && i + 1 < chain.sources.size() && count % 16 != 0) return false;
+      offsets.push_back(i == 0 ? 0 : offsets.back() + channels.back());
+      channels.push_back(count);
     }
-    chain.buffer = FeatureMap::empty_like(first, chain.offsets.back() + chain.channels.back());
+    chain.channels = channels;
+    chain.offsets = offsets;
+    chain.buffer = FeatureMap::empty_like(*first, offsets.back() + channels.back());
     chain.filled.assign(chain.sources.size(), false);
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      chain.buffer.narrow_channels(chain.offsets[i], chain.channels[i]).copy_(inputs[i]->map());
+    for (size_t i = 0; i < known.size(); ++i) {
+      if (known[i] == nullptr) continue;
+      chain.buffer.narrow_channels(offsets[i], channels[i]).copy_(*known[i]);
       chain.filled[i] = true;
     }
     return true;
@@ -264,14 +305,18 @@ class ConcatChains {
 };
 
 // The layer on `inputs`: as maps where its map_use says so, else as tensors. With a non-empty `epilogue` only the
-// map path runs, and an empty result means the layer declined it.
-std::vector<Blob> run_layer(const Layer& layer, const std::vector<Blob*>& inputs, const PostOps& epilogue) {
+// map path runs, and an empty result means the layer declined it. A `destination` is offered to the map path for
+// the single output (the result is then that map).
+std::vector<Blob> run_layer(const Layer& layer, const std::vector<Blob*>& inputs, const PostOps& epilogue,
+                            const std::optional<FeatureMap>& destination = std::nullopt) {
   const Layer::MapUse use = layer.map_use();
   const bool mappable = std::all_of(inputs.begin(), inputs.end(), [](Blob* blob) { return blob->mappable(); });
   const bool any_map = std::any_of(inputs.begin(), inputs.end(), [](Blob* blob) { return blob->is_map(); });
   if (mappable && (use == Layer::MapUse::Always || (use == Layer::MapUse::WhenMapped && any_map))) {
     std::vector<FeatureMap> maps;
     for (Blob* blob : inputs) maps.push_back(blob->map());
+    if (destination && naming_layer(layer, [&] { return layer.forward_map_into(maps, epilogue, *destination); }))
+      return {Blob(*destination)};
     std::vector<FeatureMap> outputs = naming_layer(layer, [&] { return layer.forward_maps(maps, epilogue); });
     if (!outputs.empty()) return std::vector<Blob>(outputs.begin(), outputs.end());
   }
@@ -388,12 +433,14 @@ torch::Tensor Net::run(const Inputs& inputs, const std::string& output_blob) con
     for (const int blob : entry.inputs) inputs.push_back(&values[blob]);
     std::vector<Blob> outputs;
     if (const std::optional<FeatureMap> view = concat_chains.view(step.layer, inputs)) outputs.emplace_back(*view);
-    if (!step.fused.empty())
+    const std::optional<FeatureMap> destination =
+        step.outputs.size() == 1 ? concat_chains.destination(step.outputs[0]) : std::nullopt;
+    if (!step.fused.empty() && outputs.empty())
       if (const std::optional<PostOps> epilogue = epilogue_of(layers_, step, values))
-        outputs = run_layer(*entry.layer, inputs, *epilogue);
+        outputs = run_layer(*entry.layer, inputs, *epilogue, destination);
     if (outputs.empty()) {
       // Unfused: the layer, then each fused layer on its result.
-      outputs = run_layer(*entry.layer, inputs, {});
+      outputs = run_layer(*entry.layer, inputs, {}, step.fused.empty() ? destination : std::nullopt);
       for (const FusedLayer& fused : step.fused) {
         if (outputs.size() != 1) break;
         Blob result = outputs[0];

@@ -99,6 +99,53 @@ TEST_P(NetFusionTest, FusedMapPathEqualsLibTorch) {
   }
 }
 
+// An ESRGAN-style dense block after a convolution: each Concat joins the previous one's inputs plus one more convolution output (the
+// chain shares one buffer that the convolutions write into), and the last convolution's output, scaled by 0.2, is
+// added to the block's input.
+const std::string kDenseBlockGraph =
+    "7767517\n"
+    "11 15\n"
+    "Input data 0 1 data\n"
+    "Convolution conv0 1 1 data x 0=16 1=3 4=1 5=1 6=2304\n"
+    "Split split0 1 3 x x0 x1 x2\n"
+    "Convolution conv1 1 1 x0 c1 0=16 1=3 4=1 5=1 6=2304 9=2 -23310=1,0.2\n"
+    "Split split1 1 2 c1 c1a c1b\n"
+    "Concat cat1 2 1 x1 c1a k1 0=0\n"
+    "Convolution conv2 1 1 k1 c2 0=16 1=3 4=1 5=1 6=4608 9=2 -23310=1,0.2\n"
+    "Split split2 1 2 c2 c2a c2b\n"
+    "Concat cat2 3 1 x2 c1b c2a k2 0=0\n"
+    "Convolution conv3 1 1 k2 c3 0=16 1=3 4=1 5=1 6=6912\n"
+    "Eltwise sum 2 1 c3 c2b out 0=1 -23301=2,0.2,1.0\n";
+
+TEST_P(NetFusionTest, DenseBlockConcatenationsEqualLibTorch) {
+  torch::manual_seed(4);
+  const torch::Tensor w0 = torch::randn({16, 16, 3, 3}) * 0.1, b0 = torch::randn({16});
+  const torch::Tensor w1 = torch::randn({16, 16, 3, 3}) * 0.1, b1 = torch::randn({16});
+  const torch::Tensor w2 = torch::randn({16, 32, 3, 3}) * 0.1, b2 = torch::randn({16});
+  const torch::Tensor w3 = torch::randn({16, 48, 3, 3}) * 0.1, b3 = torch::randn({16});
+  const std::string dir = uprez::test::temp_dir();
+  uprez::test::write_file(dir + "/dense.param", kDenseBlockGraph);
+  const std::vector<uint8_t> bin =
+      test::bin_bytes({test::flagged_buffer(w0), test::raw_buffer(b0), test::flagged_buffer(w1), test::raw_buffer(b1),
+                       test::flagged_buffer(w2), test::raw_buffer(b2), test::flagged_buffer(w3), test::raw_buffer(b3)});
+  uprez::test::write_file(dir + "/dense.bin", std::string(bin.begin(), bin.end()));
+  const Net net = Net::load(dir + "/dense.param", dir + "/dense.bin");
+  EXPECT_EQ(net.step_layers({"data"}, "out").back(), (std::vector<std::string>{"conv3", "sum"}));
+
+  torch::NoGradGuard no_grad;
+  for (const auto& [height, width] : std::vector<std::pair<int64_t, int64_t>>{{12, 9}, {1, 1}}) {
+    const torch::Tensor data = torch::randn({16, height, width});
+    const torch::Tensor x = torch::conv2d(data.unsqueeze(0), w0, b0, 1, 1);
+    const torch::Tensor c1 = torch::leaky_relu(torch::conv2d(x, w1, b1, 1, 1), 0.2);
+    const torch::Tensor c2 = torch::leaky_relu(torch::conv2d(torch::cat({x, c1}, 1), w2, b2, 1, 1), 0.2);
+    const torch::Tensor c3 = torch::conv2d(torch::cat({x, c1, c2}, 1), w3, b3, 1, 1);
+    const torch::Tensor expected = (c3 * 0.2 + c2).squeeze(0);
+    EXPECT_LT((net.run(data, "data", "out") - expected).abs().max().item<float>(), 1e-4);
+    // Intermediate concatenations read back whole.
+    EXPECT_LT((net.run(data, "data", "k2") - torch::cat({x, c1, c2}, 1).squeeze(0)).abs().max().item<float>(), 1e-4);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(FastConv, NetFusionTest, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "oneDNN" : "LibTorch"; });
 

@@ -4,6 +4,8 @@
 // CPU). int8 models (param 8) and dynamic weights (param 19) are refused.
 #include "ncnn/layers/convolution.h"
 
+#include <algorithm>
+
 #include "arch/fast_conv.h"
 #include "ncnn/fused_activation.h"
 #include "ncnn/layers/layers.h"
@@ -79,20 +81,26 @@ class Convolution final : public Layer {
   MapUse map_use() const override { return convolution_pads_ ? MapUse::Always : MapUse::Never; }
 
   std::vector<FeatureMap> forward_maps(const std::vector<FeatureMap>& inputs, const PostOps& epilogue) const override {
-    if (inputs.size() != 1) layer_error(*this, "expects 1 input blob, got " + std::to_string(inputs.size()));
-    const FeatureMap& input = inputs[0];
-    check_image_size(input.channels(), input.height(), input.width());
-    const int64_t out_h = (input.height() + 2 * geometry_.pads.top - geometry_.extent_h()) / geometry_.stride_h + 1;
-    const int64_t out_w = (input.width() + 2 * geometry_.pads.left - geometry_.extent_w()) / geometry_.stride_w + 1;
-    for (const PostOps::Op& op : epilogue.ops())
-      if (op.kind == PostOps::Kind::Add && (op.residual.channels() != num_output_ || op.residual.height() != out_h ||
-                                            op.residual.width() != out_w))
-        return {};  // a broadcast operand: the sum runs as its own layer
+    const FeatureMap& input = checked_map_input(inputs);
+    if (!epilogue_fits(input, epilogue)) return {};  // a broadcast operand: the sum runs as its own layer
     PostOps post;
     if (activation_.type() == FusedActivation::Type::None || activation_.append_to(post))
       return {conv_->run(input, post.append(epilogue))};
     const FeatureMap output = conv_->run(input);
     return {output.map([&](const torch::Tensor& data) { return activation_.apply(data); })};
+  }
+
+  bool forward_map_into(const std::vector<FeatureMap>& inputs, const PostOps& epilogue,
+                        const FeatureMap& destination) const override {
+    const FeatureMap& input = checked_map_input(inputs);
+    PostOps post;
+    const bool activation_fuses = activation_.type() == FusedActivation::Type::None || activation_.append_to(post);
+    if (!activation_fuses || !epilogue_fits(input, epilogue) || !destination.blocked() ||
+        destination.batch() != input.batch() || destination.channels() != num_output_ ||
+        destination.height() != output_height(input) || destination.width() != output_width(input))
+      return false;
+    conv_->run_into(input, destination, post.append(epilogue));
+    return true;
   }
 
   int64_t output_channels() const override { return num_output_; }
@@ -104,6 +112,26 @@ class Convolution final : public Layer {
   }
 
  private:
+  const FeatureMap& checked_map_input(const std::vector<FeatureMap>& inputs) const {
+    if (inputs.size() != 1) layer_error(*this, "expects 1 input blob, got " + std::to_string(inputs.size()));
+    check_image_size(inputs[0].channels(), inputs[0].height(), inputs[0].width());
+    return inputs[0];
+  }
+  int64_t output_height(const FeatureMap& input) const {
+    return (input.height() + 2 * geometry_.pads.top - geometry_.extent_h()) / geometry_.stride_h + 1;
+  }
+  int64_t output_width(const FeatureMap& input) const {
+    return (input.width() + 2 * geometry_.pads.left - geometry_.extent_w()) / geometry_.stride_w + 1;
+  }
+  // Whether every residual of `epilogue` has the output's shape.
+  bool epilogue_fits(const FeatureMap& input, const PostOps& epilogue) const {
+    return std::all_of(epilogue.ops().begin(), epilogue.ops().end(), [&](const PostOps::Op& op) {
+      return op.kind != PostOps::Kind::Add ||
+             (op.residual.channels() == num_output_ && op.residual.height() == output_height(input) &&
+              op.residual.width() == output_width(input));
+    });
+  }
+
   // The borders ncnn adds to a height x width input before convolving (explicit pads, or SAME padding for its size).
   spatial::Borders borders(int64_t height, int64_t width) const {
     if (geometry_.padding == KernelGeometry::Padding::Explicit) return geometry_.pads;
