@@ -140,9 +140,12 @@ std::optional<PostOps> epilogue_of(const std::vector<Net::LayerEntry>& layers, c
 class ConcatChains {
  public:
   ConcatChains(const std::vector<Net::LayerEntry>& layers, const std::vector<Net::Step>& steps, size_t blob_count)
-      : layers_(layers), producers_(blob_count, -1), slots_(blob_count, {-1, -1}) {
+      : layers_(layers), producers_(blob_count, -1), declared_channels_(blob_count, 0), slots_(blob_count, {-1, -1}) {
     for (size_t layer = 0; layer < layers.size(); ++layer)
       for (const int blob : layers[layer].outputs) producers_[blob] = static_cast<int>(layer);
+    // What each step's output declares: its first layer's channel count (the layers it takes over keep it).
+    for (const Net::Step& step : steps)
+      if (step.outputs.size() == 1) declared_channels_[step.outputs[0]] = layers[step.layer].layer->output_channels();
     std::vector<std::pair<int, std::vector<int>>> concats;  // layer, the blobs it joins (through Splits)
     for (const Net::Step& step : steps) {
       if (!step.fused.empty() || layers[step.layer].layer->type != "Concat") continue;
@@ -211,12 +214,15 @@ class ConcatChains {
     return result;
   }
 
-  // The channel slice a step producing `blob` may write its result into: the blob's slice of an allocated buffer
-  // that it has not filled yet.
-  std::optional<FeatureMap> destination(int blob) const {
+  // The channel slice a step producing `blob` may write its result into: the blob's slice of the chain's buffer,
+  // unless it is filled already. The first blob of a chain allocates the buffer with the size of `like` (the step's
+  // input: right for the size-keeping convolutions of dense blocks; produced() corrects it otherwise).
+  std::optional<FeatureMap> destination(int blob, const FeatureMap* like) {
     const auto [index, slot] = slots_[blob];
     if (index < 0) return std::nullopt;
-    const Chain& chain = chains_[index];
+    Chain& chain = chains_[index];
+    if (!chain.buffer.defined() && !chain.failed && chain.members_left > 0 && !chain.any_produced && like != nullptr)
+      allocate(chain, {}, like);
     if (!chain.buffer.defined() || chain.filled[slot]) return std::nullopt;
     return chain.buffer.narrow_channels(chain.offsets[slot], chain.channels[slot]);
   }
@@ -228,16 +234,14 @@ class ConcatChains {
     if (index < 0 || !value.is_map()) return;
     Chain& chain = chains_[index];
     const FeatureMap& map = value.map();
+    if (chain.buffer.defined() && !chain.any_produced && !fits(chain, slot, map)) chain.buffer = FeatureMap();
     if (!chain.buffer.defined() && !chain.failed && chain.members_left > 0 && !chain.any_produced) {
       std::vector<const FeatureMap*> known(chain.sources.size(), nullptr);
       known[slot] = &map;
       allocate(chain, known);  // failing here leaves it to the first Concat
     }
     chain.any_produced = true;
-    if (!chain.buffer.defined() || chain.filled[slot]) return;
-    if (map.channels() != chain.channels[slot] || map.height() != chain.buffer.height() ||
-        map.width() != chain.buffer.width() || map.blocked() != chain.buffer.blocked())
-      return;
+    if (!chain.buffer.defined() || chain.filled[slot] || !fits(chain, slot, map)) return;
     FeatureMap target = chain.buffer.narrow_channels(chain.offsets[slot], chain.channels[slot]);
     if (map.data().data_ptr() != target.data().data_ptr()) target.copy_(map);
     chain.filled[slot] = true;
@@ -254,19 +258,25 @@ class ConcatChains {
     bool failed = false;
   };
 
+  static bool fits(const Chain& chain, int slot, const FeatureMap& map) {
+    return map.channels() == chain.channels[slot] && map.height() == chain.buffer.height() &&
+           map.width() == chain.buffer.width() && map.blocked() == chain.buffer.blocked();
+  }
+
   int source_of(int blob) const {
     while (producers_[blob] >= 0 && layers_[producers_[blob]].layer->type == "Split")
       blob = layers_[producers_[blob]].inputs[0];
     return blob;
   }
 
-  // The chain's buffer, sized from the maps `known` (by slot; null where not known yet: then the channel count the
-  // producer declares), which are copied into their slices; false when that cannot work (unknown channels, maps of
-  // different sizes or layouts, blocked slices not on whole blocks of 16 channels).
-  bool allocate(Chain& chain, const std::vector<const FeatureMap*>& known) {
-    const FeatureMap* first = nullptr;
+  // The chain's buffer, sized from the maps `known` (by slot; null or missing where not known yet: then the channel
+  // count the producing step declares), which are copied into their slices, or from `like` when none is known;
+  // false when that cannot work (unknown channels, maps of different sizes or layouts, blocked slices not on whole
+  // blocks of 16 channels).
+  bool allocate(Chain& chain, const std::vector<const FeatureMap*>& known, const FeatureMap* like = nullptr) {
+    const FeatureMap* first = like;
     for (const FeatureMap* map : known)
-      if (map != nullptr && first == nullptr) first = map;
+      if (map != nullptr && first == like) first = map;
     if (first == nullptr || first->batch() != 1) return false;
     std::vector<int64_t> channels, offsets;
     for (size_t i = 0; i < chain.sources.size(); ++i) {
@@ -277,8 +287,8 @@ class ConcatChains {
             map->blocked() != first->blocked())
           return false;
         count = map->channels();
-      } else if (producers_[chain.sources[i]] >= 0) {
-        count = layers_[producers_[chain.sources[i]]].layer->output_channels();
+      } else {
+        count = declared_channels_[chain.sources[i]];
       }
       if (count <= 0) return false;
       if (first->blocked() && i + 1 < chain.sources.size() && count % 16 != 0) return false;
@@ -299,6 +309,7 @@ class ConcatChains {
 
   const std::vector<Net::LayerEntry>& layers_;
   std::vector<int> producers_;
+  std::vector<int64_t> declared_channels_;  // by blob: the producing step's channel count, or 0
   std::vector<Chain> chains_;
   std::map<int, int> chain_of_;            // Concat layer -> chain
   std::vector<std::pair<int, int>> slots_;  // blob -> (chain, slot), or (-1, -1)
@@ -433,8 +444,9 @@ torch::Tensor Net::run(const Inputs& inputs, const std::string& output_blob) con
     for (const int blob : entry.inputs) inputs.push_back(&values[blob]);
     std::vector<Blob> outputs;
     if (const std::optional<FeatureMap> view = concat_chains.view(step.layer, inputs)) outputs.emplace_back(*view);
+    const FeatureMap* like = !inputs.empty() && inputs[0]->is_map() ? &inputs[0]->map() : nullptr;
     const std::optional<FeatureMap> destination =
-        step.outputs.size() == 1 ? concat_chains.destination(step.outputs[0]) : std::nullopt;
+        step.outputs.size() == 1 && outputs.empty() ? concat_chains.destination(step.outputs[0], like) : std::nullopt;
     if (!step.fused.empty() && outputs.empty())
       if (const std::optional<PostOps> epilogue = epilogue_of(layers_, step, values))
         outputs = run_layer(*entry.layer, inputs, *epilogue, destination);
