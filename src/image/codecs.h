@@ -28,11 +28,6 @@ void encode_tiff(const Image& image, const ImageWriteOptions& options, std::FILE
 
 // --- shared helpers (codec_util.cpp) ---
 
-// `image` itself when it already has `channels` channels and `bit_depth` bits, else a converted copy kept in
-// `storage`: alpha dropped or added (opaque), gray replicated to RGB, 16 -> 8 bits rounded to nearest,
-// 8 -> 16 bits scaled by 257. Colour -> gray is not offered (no codec needs it). The ICC profile is kept.
-const Image& with_layout(const Image& image, int channels, int bit_depth, Image& storage);
-
 // fwrite that throws Error on a short write.
 void write_bytes(std::FILE* out, const void* data, size_t size);
 

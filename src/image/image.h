@@ -29,4 +29,9 @@ struct Image {
   const uint8_t* row(int y) const { return data.data() + static_cast<size_t>(y) * row_bytes(); }
 };
 
+// `image` itself when it already has `channels` channels and `bit_depth` bits, else a converted copy kept in
+// `storage`: alpha dropped or added (opaque), gray replicated to RGB, 16 -> 8 bits rounded to nearest,
+// 8 -> 16 bits scaled by 257. Colour -> gray is not offered (no codec needs it). The ICC profile is kept.
+const Image& with_layout(const Image& image, int channels, int bit_depth, Image& storage);
+
 }  // namespace uprez

@@ -37,7 +37,10 @@ Image decode_webp(const uint8_t* data, size_t size) {
   const uint32_t flags = WebPDemuxGetI(demux, WEBP_FF_FORMAT_FLAGS);
   const int width = static_cast<int>(WebPDemuxGetI(demux, WEBP_FF_CANVAS_WIDTH));
   const int height = static_cast<int>(WebPDemuxGetI(demux, WEBP_FF_CANVAS_HEIGHT));
-  const bool alpha = (flags & ALPHA_FLAG) || frame.has_alpha;
+  // A frame smaller than the canvas leaves the rest transparent (libwebp's animation encoder does not always set
+  // the alpha flag then).
+  const bool covers_canvas = frame.x_offset == 0 && frame.y_offset == 0 && frame.width == width && frame.height == height;
+  const bool alpha = (flags & ALPHA_FLAG) || frame.has_alpha || !covers_canvas;
   Image image(width, height, alpha ? 4 : 3, 8);  // validates the canvas size before any pixel allocation
   if (frame.x_offset < 0 || frame.y_offset < 0 || frame.width < 1 || frame.height < 1 ||
       frame.x_offset + frame.width > width || frame.y_offset + frame.height > height)

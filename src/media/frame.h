@@ -1,0 +1,55 @@
+// The frames of animations and videos as uprez streams them: each a still Image with its presentation time, read
+// one at a time from a FrameReader and handed one at a time to a FrameWriter, so that memory does not grow with
+// the length of the input.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "image/image.h"
+
+namespace uprez {
+
+// An exact fraction (frame rates such as 30000/1001, time bases such as 1/1000).
+struct Rational {
+  int64_t num = 0;
+  int64_t den = 1;
+};
+
+struct Frame {
+  Image image;
+  int64_t pts = 0;       // presentation time, in the stream's time base
+  int64_t duration = 0;  // how long it shows, in the stream's time base
+};
+
+// What a stream says about all its frames.
+struct StreamInfo {
+  int width = 0;
+  int height = 0;
+  Rational time_base{1, 1000};  // seconds per unit of pts and duration
+  int64_t frame_count = -1;     // -1 when the container does not say
+  int loop_count = 0;           // animations: how often they play, 0 = forever
+  bool has_alpha = false;
+};
+
+class FrameReader {
+ public:
+  virtual ~FrameReader() = default;
+  virtual const StreamInfo& info() const = 0;
+  // The next frame in presentation order, or nothing at the end. Throws Error naming the file for corrupt data.
+  virtual std::optional<Frame> next() = 0;
+};
+
+class FrameWriter {
+ public:
+  virtual ~FrameWriter() = default;
+  // Adds a frame (frames come in presentation order); throws Error naming the file.
+  virtual void write(const Frame& frame) = 0;
+  // Completes the file; without it (an error, an interruption) nothing is left at the output path.
+  virtual void finish() = 0;
+};
+
+// `ticks` of time base `from` in time base `to`, rounded to nearest.
+int64_t rescale(int64_t ticks, Rational from, Rational to);
+
+}  // namespace uprez
