@@ -27,6 +27,7 @@ struct StreamInfo {
   int width = 0;
   int height = 0;
   Rational time_base{1, 1000};  // seconds per unit of pts and duration
+  Rational frame_rate{0, 1};    // the nominal rate (30000/1001 stays exact); 0/1 when the container has none
   int64_t frame_count = -1;     // -1 when the container does not say
   int loop_count = 0;           // animations: how often they play, 0 = forever
   bool has_alpha = false;

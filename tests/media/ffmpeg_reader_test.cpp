@@ -1,0 +1,143 @@
+#include "media/ffmpeg_reader.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "image/image_io.h"
+#include "support/fixtures.h"
+
+using namespace uprez;
+
+namespace {
+
+// Debian's ffmpeg program makes the test media (a test tool only: uprez reads them through the libraries).
+bool have_ffmpeg() { return std::system("ffmpeg -version > /dev/null 2>&1") == 0; }
+
+void run_ffmpeg(const std::string& arguments) {
+  const std::string command = "ffmpeg -nostdin -hide_banner -loglevel error -y " + arguments;
+  ASSERT_EQ(std::system(command.c_str()), 0) << command;
+}
+
+// Four-colour RGBA frames (GIF keeps them exactly): a quadrant pattern shifted by `phase`, with a transparent
+// top-left quadrant.
+Image quadrant_frame(int width, int height, int phase) {
+  Image image(width, height, 4, 8);
+  const uint8_t colours[4][4] = {{0, 0, 0, 0}, {255, 0, 0, 255}, {0, 255, 0, 255}, {0, 0, 255, 255}};
+  for (int y = 0; y < height; ++y)
+    for (int x = 0; x < width; ++x) {
+      const int quadrant = (y >= height / 2 ? 2 : 0) + (x >= width / 2 ? 1 : 0);
+      const int colour = quadrant == 0 ? 0 : 1 + (quadrant - 1 + phase) % 3;
+      std::copy(colours[colour], colours[colour] + 4, image.row(y) + x * 4);
+    }
+  return image;
+}
+
+// Three RGBA PNG frames shown for 100, 40 and 250 ms, listed in an ffconcat file for ffmpeg.
+std::string write_frames_and_list(const std::string& dir) {
+  const double seconds[] = {0.10, 0.04, 0.25};
+  std::ofstream list(dir + "/frames.txt");
+  list << "ffconcat version 1.0\n";
+  for (int i = 0; i < 3; ++i) {
+    const std::string png = dir + "/frame" + std::to_string(i) + ".png";
+    write_image(quadrant_frame(16, 12, i), png);
+    // Each PNG is a one-frame stream; a millisecond frame rate keeps the concatenation's times exact.
+    list << "file '" << png << "'\noption framerate 1000\nduration " << seconds[i] << "\n";
+  }
+  return dir + "/frames.txt";
+}
+
+// The concat demuxer times the last frame by the frame rate: the muxers' final_delay sets its 250 ms.
+const std::string kPassthrough = " -fps_mode passthrough ";
+
+// Reads every frame, checking each against quadrant_frame and the 100/40/250 ms schedule.
+void expect_three_timed_frames(FrameReader& reader, bool exact_colours) {
+  const Rational milliseconds{1, 1000};
+  const int64_t starts[] = {0, 100, 140}, durations[] = {100, 40, 250};
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE("frame " + std::to_string(i));
+    const std::optional<Frame> frame = reader.next();
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(rescale(frame->pts, reader.info().time_base, milliseconds), starts[i]);
+    EXPECT_EQ(rescale(frame->duration, reader.info().time_base, milliseconds), durations[i]);
+    ASSERT_EQ(frame->image.channels, 4);
+    const Image expected = quadrant_frame(16, 12, i);
+    for (size_t p = 0; p < expected.data.size(); p += 4) {
+      EXPECT_EQ(frame->image.data[p + 3] > 127, expected.data[p + 3] > 127) << "pixel " << p / 4;
+      if (exact_colours && expected.data[p + 3] == 255) {
+        for (int c = 0; c < 3; ++c) EXPECT_EQ(frame->image.data[p + c], expected.data[p + c]) << "pixel " << p / 4;
+      }
+    }
+  }
+  EXPECT_FALSE(reader.next());
+}
+
+class FfmpegReaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!have_ffmpeg()) GTEST_SKIP() << "SKIPPED: the ffmpeg program (Debian package ffmpeg) makes the test media";
+    dir_ = test::temp_dir();
+    list_ = write_frames_and_list(dir_);
+  }
+  std::string dir_, list_;
+};
+
+}  // namespace
+
+TEST_F(FfmpegReaderTest, GifKeepsEachFramesDelayAndTransparency) {
+  const std::string gif = dir_ + "/anim.gif";
+  run_ffmpeg("-f concat -safe 0 -i " + list_ + kPassthrough + "-final_delay 25 " +
+             "-filter_complex \"split[a][b];[a]palettegen=reserve_transparent=1[p];"
+             "[b][p]paletteuse=alpha_threshold=128\" " + gif);
+  auto reader = open_ffmpeg_video(gif);
+  EXPECT_EQ(reader->info().width, 16);
+  EXPECT_EQ(reader->info().height, 12);
+  EXPECT_TRUE(reader->info().has_alpha);
+  expect_three_timed_frames(*reader, true);
+}
+
+TEST_F(FfmpegReaderTest, ApngKeepsEachFramesDelayAndAlpha) {
+  const std::string apng = dir_ + "/anim.apng";
+  run_ffmpeg("-f concat -safe 0 -i " + list_ + kPassthrough + "-final_delay 0.25 -plays 0 -f apng " + apng);
+  auto reader = open_ffmpeg_video(apng);
+  EXPECT_TRUE(reader->info().has_alpha);
+  expect_three_timed_frames(*reader, true);
+}
+
+// 30000/1001 stays exact, timestamps step by 1001/30000 s, colours of a lossless RGB stream are exact.
+TEST_F(FfmpegReaderTest, VideoFrameRateIsARationalAndTimestampsAreExact) {
+  const std::string video = dir_ + "/clip.mkv";
+  run_ffmpeg("-f lavfi -i testsrc=size=32x24:rate=30000/1001 -frames:v 5 -c:v ffv1 -pix_fmt bgr0 " + video);
+  auto reader = open_ffmpeg_video(video);
+  EXPECT_EQ(reader->info().frame_rate.num, 30000);
+  EXPECT_EQ(reader->info().frame_rate.den, 1001);
+  EXPECT_FALSE(reader->info().has_alpha);
+  int frames = 0;
+  while (const std::optional<Frame> frame = reader->next()) {
+    EXPECT_EQ(frame->image.channels, 3);
+    EXPECT_EQ(rescale(frame->pts, reader->info().time_base, {1001, 30000}), frames);
+    ++frames;
+  }
+  EXPECT_EQ(frames, 5);
+}
+
+TEST_F(FfmpegReaderTest, MissingTruncatedAndNonVideoFilesAreErrorsNamingThem) {
+  const std::string gif = dir_ + "/anim.gif";
+  run_ffmpeg("-f concat -safe 0 -i " + list_ + kPassthrough + gif);
+  std::filesystem::copy_file(gif, dir_ + "/cut.gif");
+  std::filesystem::resize_file(dir_ + "/cut.gif", 20);
+  std::ofstream(dir_ + "/text.mp4") << "not a video at all";
+  for (const std::string& path : {dir_ + "/missing.mp4", dir_ + "/cut.gif", dir_ + "/text.mp4"}) {
+    try {
+      auto reader = open_ffmpeg_video(path);
+      while (reader->next()) {
+      }
+      ADD_FAILURE() << path << " read without an error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    }
+  }
+}
