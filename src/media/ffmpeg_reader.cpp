@@ -8,6 +8,7 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
+#include <cmath>
 #include <cstring>
 
 #include "core/error.h"
@@ -30,6 +31,34 @@ bool pixel_format_has_alpha(int format) {
 class FfmpegVideoReader final : public FrameReader {
  public:
   explicit FfmpegVideoReader(std::string path) : path_(std::move(path)) {
+    try {
+      open();
+    } catch (...) {
+      release();
+      throw;
+    }
+  }
+
+  ~FfmpegVideoReader() override { release(); }
+
+  const StreamInfo& info() const override { return info_; }
+
+  std::optional<Frame> next() override {
+    while (true) {
+      const int received = avcodec_receive_frame(decoder_, frame_);
+      if (received == 0) return converted();
+      if (received == AVERROR_EOF) {
+        if (frames_ == 0) throw Error(path_ + ": has no video frame that decodes (an empty or truncated file?)");
+        return std::nullopt;
+      }
+      if (received != AVERROR(EAGAIN))
+        throw Error(path_ + ": frame " + std::to_string(frames_ + 1) + " does not decode: " + ffmpeg_error(received));
+      feed_decoder();
+    }
+  }
+
+ private:
+  void open() {
     int status = avformat_open_input(&format_, path_.c_str(), nullptr, nullptr);
     if (status < 0) throw Error(path_ + ": cannot open: " + ffmpeg_error(status));
     status = avformat_find_stream_info(format_, nullptr);
@@ -50,38 +79,26 @@ class FfmpegVideoReader final : public FrameReader {
     info_.width = decoder_->width;
     info_.height = decoder_->height;
     info_.time_base = {stream->time_base.num, stream->time_base.den};
-    const AVRational rate = stream->avg_frame_rate.num > 0 ? stream->avg_frame_rate : stream->r_frame_rate;
+    // The container's rate (r_frame_rate, exact: 30000/1001) unless the measured average says the video is
+    // variable; short clips measure it imprecisely (6 frames of 30000/1001 average 359/12).
+    const AVRational real = stream->r_frame_rate, average = stream->avg_frame_rate;
+    const bool average_agrees = average.num > 0 && real.num > 0 && std::abs(av_q2d(average) / av_q2d(real) - 1) < 0.01;
+    const AVRational rate = real.num > 0 && (average.num <= 0 || average_agrees) ? real : average;
     if (rate.num > 0 && rate.den > 0) info_.frame_rate = {rate.num, rate.den};
     info_.frame_count = stream->nb_frames > 0 ? stream->nb_frames : -1;
     info_.has_alpha = pixel_format_has_alpha(decoder_->pix_fmt);
     Image(info_.width, info_.height, 4, 8);  // validates the size before any frame is decoded
   }
 
-  ~FfmpegVideoReader() override {
+  void release() {
     sws_freeContext(scaler_);
+    scaler_ = nullptr;
     av_frame_free(&frame_);
     av_packet_free(&packet_);
     avcodec_free_context(&decoder_);
     avformat_close_input(&format_);
   }
 
-  const StreamInfo& info() const override { return info_; }
-
-  std::optional<Frame> next() override {
-    while (true) {
-      const int received = avcodec_receive_frame(decoder_, frame_);
-      if (received == 0) return converted();
-      if (received == AVERROR_EOF) {
-        if (frames_ == 0) throw Error(path_ + ": has no video frame that decodes (an empty or truncated file?)");
-        return std::nullopt;
-      }
-      if (received != AVERROR(EAGAIN))
-        throw Error(path_ + ": frame " + std::to_string(frames_ + 1) + " does not decode: " + ffmpeg_error(received));
-      feed_decoder();
-    }
-  }
-
- private:
   // Sends the next packet of the video stream to the decoder, or the end-of-stream signal.
   void feed_decoder() {
     while (true) {

@@ -154,10 +154,11 @@ torch::Tensor run_framed(const Net& net, const InputFraming& framing, const torc
                                         pad + round_up(width, framing.align) - width, framing.border)
                             : image;
   torch::Tensor output = net.run(framed, input_blob, output_blob);
-  const int64_t expected_height = (framed.size(1) - 2 * pad) * scale, expected_width = (framed.size(2) - 2 * pad) * scale;
+  const int64_t expected_height = (framed.size(1) - 2 * pad) * scale;
+  const int64_t expected_width = (framed.size(2) - 2 * pad) * scale;
   if (output.dim() != 3 || output.size(1) != expected_height || output.size(2) != expected_width)
-    throw Error(net.param_path() + ": the network turned a " + std::to_string(framed.size(2)) + "x" + std::to_string(framed.size(1)) +
-                " input into " + std::to_string(output.size(-1)) + "x" +
+    throw Error(net.param_path() + ": the network turned a " + std::to_string(framed.size(2)) + "x" +
+                std::to_string(framed.size(1)) + " input into " + std::to_string(output.size(-1)) + "x" +
                 std::to_string(output.dim() > 1 ? output.size(-2) : 1) + ", not " + std::to_string(expected_width) +
                 "x" + std::to_string(expected_height) + " (x" + std::to_string(scale) +
                 (pad > 0 ? ", less " + std::to_string(pad) + " pixels of padding per side)" : ")"));
