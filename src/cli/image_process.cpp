@@ -1,11 +1,14 @@
 #include <torch/torch.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
 #include <optional>
+#include <tuple>
 
 #include "cli/commands.h"
 #include "cli/output_plan.h"
@@ -15,6 +18,7 @@
 #include "core/output_path.h"
 #include "image/image_io.h"
 #include "image/resize.h"
+#include "media/media_file.h"
 #include "processors/processor.h"
 
 namespace uprez {
@@ -57,6 +61,38 @@ std::pair<int, int> resized_size(int width, int height, const ResizeRequest* req
     return {target_w, align_down(std::max(h, 1), align)};
   }
   return {target_w, align_down(request->height ? request->height : request->width, align)};
+}
+
+// Streams the frames of an animation or video through `process` into an output of the same kind, one frame at
+// a time, keeping every frame's time; returns the frame count and the output size.
+template <typename Process>
+std::tuple<int64_t, int, int> process_frames(const PlannedOutput& job, const Process& process,
+                                             const AnimationWriteOptions& options) {
+  const std::string extension = std::filesystem::path(job.output).extension().string();
+  if (!is_animation_extension(extension))
+    throw Error(job.output + ": " + job.input + " is an animation or video, so the output must be one too (.webp, "
+                ".apng, .mp4, .mkv, .webm, .mov or .avi), not \"" + extension + "\"");
+  const std::unique_ptr<FrameReader> reader = open_frames(job.input);
+  std::unique_ptr<FrameWriter> writer;
+  ProgressBar bar("frames");
+  int64_t frames = 0;
+  int width = 0, height = 0;
+  while (std::optional<Frame> frame = reader->next()) {
+    frame->image = process(std::move(frame->image), {});
+    if (!writer) {
+      StreamInfo info = reader->info();
+      width = info.width = frame->image.width;
+      height = info.height = frame->image.height;
+      info.has_alpha = frame->image.has_alpha();
+      writer = create_frames_writer(job.output, info, options);
+    }
+    writer->write(*frame);
+    ++frames;
+    bar.update(frames, std::max(frames, reader->info().frame_count));
+  }
+  writer->finish();
+  bar.finish();
+  return {frames, width, height};
 }
 
 }  // namespace
@@ -123,10 +159,10 @@ int run_image_process(const std::vector<std::string>& raw_args) {
 
     ImageWriteOptions write_options;
     write_options.quality = quality;
-    for (const PlannedOutput& job : plan) {
-      Image image = read_image(job.input);
-      ProgressBar bar("tiles");
-      const auto progress = [&bar](int64_t done, int64_t total) { bar.update(done, total); };
+    AnimationWriteOptions animation_options;
+    animation_options.quality = quality;
+    // The chain on one picture: processors that run before resizing, the resize, then the others.
+    const auto process = [&](Image image, const ProgressCallback& progress) {
       for (auto& processor : chain)
         if (processor->runs_before_resize()) image = processor->apply(image, progress);
       const auto [width, height] = resized_size(image.width, image.height,
@@ -135,8 +171,19 @@ int run_image_process(const std::vector<std::string>& raw_args) {
         image = resize_image(image, width, height, ResizeFilter::Lanczos);
       for (auto& processor : chain)
         if (!processor->runs_before_resize()) image = processor->apply(image, progress);
-      bar.finish();
+      return image;
+    };
+    for (const PlannedOutput& job : plan) {
       create_parent_folders(job.output);
+      if (is_animation_or_video(job.input)) {
+        const auto [frames, width, height] = process_frames(job, process, animation_options);
+        std::cout << "image-process: wrote \"" << job.output << "\" (" << frames << " frames, " << width << "x"
+                  << height << ")\n";
+        continue;
+      }
+      ProgressBar bar("tiles");
+      const Image image = process(read_image(job.input), [&bar](int64_t done, int64_t total) { bar.update(done, total); });
+      bar.finish();
       write_image(image, job.output, write_options);
       std::cout << "image-process: wrote \"" << job.output << "\" (" << image.width << "x" << image.height << ")\n";
     }

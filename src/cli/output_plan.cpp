@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/output_path.h"
 #include "image/image_io.h"
+#include "media/media_file.h"
 
 namespace fs = std::filesystem;
 
@@ -75,9 +76,11 @@ std::vector<PlannedOutput> plan_outputs(const std::vector<std::string>& inputs,
       if (same_file(output, input) && !overwrite)
         output = (fs::path(input).parent_path() / processed_name(input, i)).string();
     }
-    if (!is_image_extension(fs::path(output).extension().string()))
-      throw Error(output + ": unsupported output format \"" + fs::path(output).extension().string() +
-                  "\" (use .png, .jpg, .webp, .bmp or .tiff)");
+    const std::string extension = fs::path(output).extension().string();
+    if (!is_image_extension(extension) && !is_animation_extension(extension))
+      throw Error(output + ": unsupported output format \"" + extension +
+                  "\" (use .png, .jpg, .webp, .bmp or .tiff; for animations and videos .webp, .apng, .mp4, .mkv, "
+                  ".webm, .mov or .avi)");
     if (!overwrite) output = avoid_existing_path(output);
     plan.push_back({input, output});
   }

@@ -15,7 +15,7 @@ namespace uprez {
 
 namespace {
 
-constexpr size_t kSmallest = size_t{1} << 20;  // blocks below this go to LibTorch's allocator
+constexpr size_t kSmallest = size_t{1} << 20;  // blocks below this are not cached
 constexpr size_t kHeader = 64;                  // in front of each block: its rounded size; keeps 64-byte alignment
 
 // `bytes` rounded up to a multiple of 1/16 of its power of two (at most 1/16 wasted).
@@ -39,12 +39,13 @@ size_t default_cap_bytes() {
 
 class CachingCpuAllocator final : public c10::Allocator {
  public:
-  explicit CachingCpuAllocator(c10::Allocator* fallback) : fallback_(fallback), cap_(default_cap_bytes()) {}
+  CachingCpuAllocator() : cap_(default_cap_bytes()) {}
 
+  // Every block has the header (raw_deleter() must free any of them, as LibTorch's oneDNN tensors do), small ones
+  // are just not cached.
   c10::DataPtr allocate(size_t bytes) const override {
-    if (bytes < kSmallest) return fallback_->allocate(bytes);
-    const size_t size = rounded_size(bytes);
-    void* data = take_cached(size);
+    const size_t size = bytes < kSmallest ? bytes : rounded_size(bytes);
+    void* data = bytes < kSmallest ? nullptr : take_cached(size);
     if (data == nullptr) data = allocate_new(size);
     return {data, data, &release, c10::Device(c10::DeviceType::CPU)};
   }
@@ -103,7 +104,7 @@ class CachingCpuAllocator final : public c10::Allocator {
     std::list<Block> evicted;
     {
       const std::lock_guard<std::mutex> lock(mutex_);
-      if (size > cap_) {
+      if (size < kSmallest || size > cap_) {
         evicted.push_back({size, base});
       } else {
         cache_.push_front({size, base});
@@ -119,7 +120,6 @@ class CachingCpuAllocator final : public c10::Allocator {
 
   static void release(void* data);
 
-  c10::Allocator* fallback_;
   size_t cap_;
   mutable std::mutex mutex_;
   mutable std::list<Block> cache_;
@@ -136,7 +136,7 @@ void CachingCpuAllocator::release(void* data) { installed->cache(static_cast<cha
 void install_caching_cpu_allocator() {
   static std::once_flag once;
   std::call_once(once, [] {
-    installed = new CachingCpuAllocator(c10::GetDefaultCPUAllocator());
+    installed = new CachingCpuAllocator();
     c10::SetCPUAllocator(installed, /*priority=*/1);
   });
 }

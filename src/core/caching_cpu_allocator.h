@@ -2,8 +2,7 @@
 // an upscaler allocates and frees the same few feature-map sizes for every layer and tile, and glibc returns
 // blocks that large to the kernel on free, so every reuse would fault in and clear fresh pages (a quarter of an
 // ESRGAN run's time at 256x256). Blocks of 1 MiB and more are rounded to 1/16 of their power of two and kept for
-// the next allocation of the same rounded size, up to a cap on the cached bytes; smaller ones go to LibTorch's
-// default allocator.
+// the next allocation of the same rounded size, up to a cap on the cached bytes; smaller ones are freed at once.
 #pragma once
 
 #include <cstddef>

@@ -12,16 +12,11 @@ extern "C" {
 #include <cstring>
 
 #include "core/error.h"
+#include "media/ffmpeg_common.h"
 
 namespace uprez {
 
 namespace {
-
-std::string ffmpeg_error(int code) {
-  char text[AV_ERROR_MAX_STRING_SIZE] = {};
-  av_strerror(code, text, sizeof(text));
-  return text;
-}
 
 bool pixel_format_has_alpha(int format) {
   const AVPixFmtDescriptor* descriptor = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(format));
@@ -59,6 +54,7 @@ class FfmpegVideoReader final : public FrameReader {
 
  private:
   void open() {
+    quiet_ffmpeg_logs();
     int status = avformat_open_input(&format_, path_.c_str(), nullptr, nullptr);
     if (status < 0) throw Error(path_ + ": cannot open: " + ffmpeg_error(status));
     status = avformat_find_stream_info(format_, nullptr);
@@ -85,6 +81,7 @@ class FfmpegVideoReader final : public FrameReader {
     const bool average_agrees = average.num > 0 && real.num > 0 && std::abs(av_q2d(average) / av_q2d(real) - 1) < 0.01;
     const AVRational rate = real.num > 0 && (average.num <= 0 || average_agrees) ? real : average;
     if (rate.num > 0 && rate.den > 0) info_.frame_rate = {rate.num, rate.den};
+    info_.constant_frame_rate = real.num > 0 && average_agrees;
     info_.frame_count = stream->nb_frames > 0 ? stream->nb_frames : -1;
     info_.has_alpha = pixel_format_has_alpha(decoder_->pix_fmt);
     Image(info_.width, info_.height, 4, 8);  // validates the size before any frame is decoded

@@ -12,16 +12,11 @@ extern "C" {
 
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "media/ffmpeg_common.h"
 
 namespace uprez {
 
 namespace {
-
-std::string ffmpeg_error(int code) {
-  char text[AV_ERROR_MAX_STRING_SIZE] = {};
-  av_strerror(code, text, sizeof(text));
-  return text;
-}
 
 // The encoder for a name or alias: h264, h265/hevc, vp9 and av1 map to the libraries Debian's FFmpeg has.
 const AVCodec* find_encoder(const std::string& name) {
@@ -81,10 +76,12 @@ class FfmpegVideoWriter final : public FrameWriter {
     const uint8_t* planes[4] = {rgb.data.data(), nullptr, nullptr, nullptr};
     const int strides[4] = {static_cast<int>(rgb.row_bytes()), 0, 0, 0};
     sws_scale(scaler_, planes, strides, 0, info_.height, frame_->data, frame_->linesize);
-    frame_->pts = frame.pts;
-    frame_->pkt_duration = frame.duration;
-    durations_[frame.pts] = frame.duration;
-    last_duration_ = frame.duration;
+    // Rounded onto the encoder's ticks, never before or on the previous frame's.
+    frame_->pts = std::max(rescale(frame.pts, info_.time_base, time_base_), next_pts_);
+    frame_->pkt_duration = std::max<int64_t>(1, rescale(frame.duration, info_.time_base, time_base_));
+    next_pts_ = frame_->pts + 1;
+    durations_[frame_->pts] = frame_->pkt_duration;
+    last_duration_ = frame_->pkt_duration;
     encode(frame_);
     ++frames_;
   }
@@ -95,8 +92,7 @@ class FfmpegVideoWriter final : public FrameWriter {
     // APNG times the last frame by the muxer's final delay (the others by the next frame's start).
     if (format_->oformat->video_codec == AV_CODEC_ID_APNG)
       av_opt_set_q(format_->priv_data, "final_delay",
-                   av_make_q(static_cast<int>(last_duration_ * info_.time_base.num),
-                             static_cast<int>(info_.time_base.den)),
+                   av_make_q(static_cast<int>(last_duration_ * time_base_.num), static_cast<int>(time_base_.den)),
                    0);
     const int status = av_write_trailer(format_);
     if (status < 0) throw Error(file_.target() + ": cannot finish the file: " + ffmpeg_error(status));
@@ -106,6 +102,7 @@ class FfmpegVideoWriter final : public FrameWriter {
 
  private:
   void open(const VideoEncodeOptions& options) {
+    quiet_ffmpeg_logs();
     const std::string& target = file_.target();
     const AVOutputFormat* container = av_guess_format(nullptr, target.c_str(), nullptr);
     const std::string extension = target.substr(target.find_last_of('.') + 1);
@@ -125,7 +122,16 @@ class FfmpegVideoWriter final : public FrameWriter {
     if (stream_ == nullptr || encoder_ == nullptr) throw Error(target + ": out of memory");
     encoder_->width = info_.width;
     encoder_->height = info_.height;
-    encoder_->time_base = {static_cast<int>(info_.time_base.num), static_cast<int>(info_.time_base.den)};
+    // Constant-rate video: one tick per frame (timestamps that a container rounded, such as mkv's milliseconds,
+    // land on the exact grid). Otherwise the frames' own time base, except where APNG's 16-bit delay fractions
+    // cannot hold it (milliseconds then).
+    const bool apng = codec->id == AV_CODEC_ID_APNG;
+    const bool fits = info_.time_base.num <= 65535 && info_.time_base.den <= 65535;
+    if (info_.constant_frame_rate && info_.frame_rate.num > 0 && !apng)
+      time_base_ = {info_.frame_rate.den, info_.frame_rate.num};
+    else
+      time_base_ = apng && !fits ? Rational{1, 1000} : info_.time_base;
+    encoder_->time_base = {static_cast<int>(time_base_.num), static_cast<int>(time_base_.den)};
     if (info_.frame_rate.num > 0)
       encoder_->framerate = {static_cast<int>(info_.frame_rate.num), static_cast<int>(info_.frame_rate.den)};
     encoder_->pix_fmt = choose_pixel_format(codec, options.pixel_format);
@@ -207,6 +213,7 @@ class FfmpegVideoWriter final : public FrameWriter {
 
   AtomicFile file_;
   StreamInfo info_;
+  Rational time_base_;  // the encoder's
   AVFormatContext* format_ = nullptr;
   AVStream* stream_ = nullptr;
   AVCodecContext* encoder_ = nullptr;
@@ -215,6 +222,7 @@ class FfmpegVideoWriter final : public FrameWriter {
   SwsContext* scaler_ = nullptr;
   std::map<int64_t, int64_t> durations_;  // frame pts -> duration, until its packet is written
   int64_t frames_ = 0;
+  int64_t next_pts_ = 0;
   int64_t last_duration_ = 0;
 };
 

@@ -28,6 +28,7 @@ struct StreamInfo {
   int height = 0;
   Rational time_base{1, 1000};  // seconds per unit of pts and duration
   Rational frame_rate{0, 1};    // the nominal rate (30000/1001 stays exact); 0/1 when the container has none
+  bool constant_frame_rate = false;  // every frame lasts 1 / frame_rate (timestamps may be rounded, as in mkv)
   int64_t frame_count = -1;     // -1 when the container does not say
   int loop_count = 0;           // animations: how often they play, 0 = forever
   bool has_alpha = false;

@@ -9,6 +9,9 @@
 #include <fstream>
 
 #include "image/image_io.h"
+#include "media/ffmpeg_writer.h"
+#include "media/media_file.h"
+#include "media/webp_animation.h"
 #include "support/fixtures.h"
 #include "io/safetensors_writer.h"
 #include "support/test_assets.h"
@@ -157,4 +160,83 @@ TEST_F(Cli, NcnnBlocktimeRunsAfterOneRestart) {
   const Result bad = run_uprez("image-process " + input_ + " -p \"" + ncnn + ";blocktime=401\" -o " + dir_ + "/x.png");
   EXPECT_EQ(bad.status, 1);
   EXPECT_NE(bad.output.find("cannot be greater than 400"), std::string::npos) << bad.output;
+}
+
+namespace {
+
+// Writes `count` different synthetic `channels`-channel pictures, frame i lasting durations[i % size] (identical
+// frames would be merged by the WebP encoder).
+void write_animation(FrameWriter& writer, int width, int height, int channels, int count,
+                     const std::vector<int64_t>& durations) {
+  int64_t pts = 0;
+  for (int i = 0; i < count; ++i) {
+    const int64_t duration = durations[i % durations.size()];
+    Image image = test::synthetic_image(width, height, channels, 8);
+    for (size_t b = 0; b < image.row_bytes(); ++b) image.data[b] = static_cast<uint8_t>(i * 60);  // frames differ
+    writer.write({image, pts, duration});
+    pts += duration;
+  }
+  writer.finish();
+}
+
+}  // namespace
+
+// An animated WebP goes through the chain frame by frame: same frame count, each frame's delay, alpha kept.
+TEST_F(Cli, AnimatedWebpKeepsFramesDelaysAndAlpha) {
+  StreamInfo info;
+  info.width = 12;
+  info.height = 9;
+  info.loop_count = 2;
+  const std::string input = dir_ + "/anim.webp";
+  write_animation(*create_webp_animation(input, info, {true, 95}), 12, 9, 4, 3, {100, 40, 250});
+  const Result r = run_uprez("image-process " + input + " -p " + upscaler() + " -o " + dir_ + "/out.webp");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("(3 frames, 24x18)"), std::string::npos) << r.output;
+  auto reader = open_frames(dir_ + "/out.webp");
+  EXPECT_EQ(reader->info().loop_count, 2);
+  EXPECT_TRUE(reader->info().has_alpha);
+  const int64_t durations[] = {100, 40, 250};
+  for (const int64_t duration : durations) {
+    const std::optional<Frame> frame = reader->next();
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(frame->image.width, 24);
+    EXPECT_EQ(frame->duration, duration);
+  }
+  EXPECT_FALSE(reader->next());
+}
+
+// A 30000/1001 video becomes an h264 mp4 with the same rate and frame count.
+TEST_F(Cli, VideoKeepsFrameRateAndFrameCount) {
+  StreamInfo info;
+  info.width = 16;
+  info.height = 12;
+  info.time_base = {1001, 30000};
+  info.frame_rate = {30000, 1001};
+  const std::string input = dir_ + "/clip.mkv";
+  write_animation(*create_ffmpeg_video(input, info, {"ffv1", -1, 0, ""}), 16, 12, 3, 5, {1});
+  const Result r = run_uprez("image-process " + input + " -p " + upscaler() + " -o " + dir_ + "/out.mp4");
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto reader = open_frames(dir_ + "/out.mp4");
+  EXPECT_EQ(reader->info().frame_rate.num, 30000);
+  EXPECT_EQ(reader->info().frame_rate.den, 1001);
+  int frames = 0;
+  while (const std::optional<Frame> frame = reader->next()) {
+    EXPECT_EQ(frame->image.width, 32);
+    EXPECT_EQ(rescale(frame->pts, reader->info().time_base, {1001, 30000}), frames);
+    ++frames;
+  }
+  EXPECT_EQ(frames, 5);
+}
+
+TEST_F(Cli, AnimationToAStillFormatIsAnError) {
+  StreamInfo info;
+  info.width = 8;
+  info.height = 8;
+  const std::string input = dir_ + "/anim.webp";
+  write_animation(*create_webp_animation(input, info, {true, 95}), 8, 8, 3, 2, {50});
+  const Result r = run_uprez("image-process " + input + " -p " + upscaler() + " -o " + dir_ + "/out.png");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("is an animation or video, so the output must be one too"), std::string::npos) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  EXPECT_FALSE(fs::exists(dir_ + "/out.png"));
 }

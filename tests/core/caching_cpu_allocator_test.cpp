@@ -4,7 +4,9 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 
+#include <c10/core/CPUAllocator.h>
 #include <torch/torch.h>
 
 using namespace uprez;
@@ -19,7 +21,8 @@ torch::Tensor bytes(int64_t count) { return torch::empty({count}, torch::kUInt8)
 
 // One test, because installing is for the whole process: with an 8 MiB cap (UPREZ_CPU_CACHE_MB, read at install),
 // freed blocks of 1 MiB and more come back for the same rounded size, the oldest go beyond the cap, larger ones
-// are not kept, smaller ones are LibTorch's.
+// are not kept, smaller ones are freed at once; raw allocations (LibTorch's oneDNN tensors) free through
+// raw_deleter() whatever their size.
 TEST(CachingCpuAllocator, ReusesFreedBlocksWithinItsCap) {
   EXPECT_EQ(cached_cpu_bytes(), 0u);
   setenv("UPREZ_CPU_CACHE_MB", "8", 1);
@@ -46,6 +49,13 @@ TEST(CachingCpuAllocator, ReusesFreedBlocksWithinItsCap) {
   { torch::Tensor small = bytes(kMiB / 2); }
   EXPECT_EQ(cached_cpu_bytes(), static_cast<size_t>(6 * kMiB));
 
+  c10::Allocator* allocator = c10::GetCPUAllocator();
+  for (const size_t size : {size_t{100}, size_t{2 * kMiB}}) {
+    void* raw = allocator->raw_allocate(size);
+    std::memset(raw, 1, size);
+    allocator->raw_deallocate(raw);
+  }
+  EXPECT_EQ(cached_cpu_bytes(), static_cast<size_t>(8 * kMiB));  // the 2 MiB block joined the two 3 MiB ones
   // Tensors made through the cache work as any other.
   const torch::Tensor x = torch::rand({4, 256, 256});
   EXPECT_NEAR((x * 2).sum().item<double>(), 2 * x.sum().item<double>(), 1e-2);
