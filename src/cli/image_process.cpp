@@ -71,7 +71,7 @@ std::tuple<int64_t, int, int> process_frames(const PlannedOutput& job, const Pro
   const std::string extension = std::filesystem::path(job.output).extension().string();
   if (!is_animation_extension(extension))
     throw Error(job.output + ": " + job.input + " is an animation or video, so the output must be one too (.webp, "
-                ".apng, .mp4, .mkv, .webm, .mov or .avi), not \"" + extension + "\"");
+                ".gif, .apng, .mp4, .mkv, .webm, .mov or .avi), not \"" + extension + "\"");
   const std::unique_ptr<FrameReader> reader = open_frames(job.input);
   std::unique_ptr<FrameWriter> writer;
   ProgressBar bar("frames");
@@ -182,7 +182,8 @@ int run_image_process(const std::vector<std::string>& raw_args) {
         continue;
       }
       ProgressBar bar("tiles");
-      const Image image = process(read_image(job.input), [&bar](int64_t done, int64_t total) { bar.update(done, total); });
+      const Image image =
+          process(read_image(job.input), [&bar](int64_t done, int64_t total) { bar.update(done, total); });
       bar.finish();
       write_image(image, job.output, write_options);
       std::cout << "image-process: wrote \"" << job.output << "\" (" << image.width << "x" << image.height << ")\n";

@@ -13,6 +13,7 @@ extern "C" {
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "media/ffmpeg_common.h"
+#include "media/gif_palette.h"
 
 namespace uprez {
 
@@ -59,17 +60,17 @@ class FfmpegVideoWriter final : public FrameWriter {
     Image storage;
     const Image& rgb = with_layout(frame.image, info_.has_alpha ? 4 : 3, 8, storage);
     av_frame_unref(frame_);
-    frame_->format = encoder_->pix_fmt;
+    const AVPixelFormat frame_format = palette_ ? palette_format() : encoder_->pix_fmt;
+    frame_->format = frame_format;
     frame_->width = info_.width;
     frame_->height = info_.height;
     int status = av_frame_get_buffer(frame_, 0);
     if (status < 0) throw Error(target + ": out of memory");
     const AVPixelFormat source = info_.has_alpha ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24;
     scaler_ = sws_getCachedContext(scaler_, info_.width, info_.height, source, info_.width, info_.height,
-                                   encoder_->pix_fmt, SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INP,
-                                   nullptr, nullptr, nullptr);
-    if (scaler_ == nullptr)
-      throw Error(target + ": cannot convert frames to " + av_get_pix_fmt_name(encoder_->pix_fmt));
+                                   frame_format, SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INP, nullptr,
+                                   nullptr, nullptr);
+    if (scaler_ == nullptr) throw Error(target + ": cannot convert frames to " + av_get_pix_fmt_name(frame_format));
     const int* bt709 = sws_getCoefficients(SWS_CS_ITU709);
     sws_setColorspaceDetails(scaler_, bt709, 1, bt709, encoder_->color_range == AVCOL_RANGE_JPEG ? 1 : 0, 0,
                              1 << 16, 1 << 16);
@@ -82,13 +83,20 @@ class FfmpegVideoWriter final : public FrameWriter {
     next_pts_ = frame_->pts + 1;
     durations_[frame_->pts] = frame_->pkt_duration;
     last_duration_ = frame_->pkt_duration;
-    encode(frame_);
+    if (palette_)
+      encode_through_palette(frame_);
+    else
+      encode(frame_);
     ++frames_;
   }
 
   void finish() override {
     if (frames_ == 0) throw Error(file_.target() + ": a video needs at least one frame");
+    if (palette_) encode_through_palette(nullptr);
     encode(nullptr);
+    // GIF times the last frame by the muxer's final delay, in centiseconds.
+    if (format_->oformat->video_codec == AV_CODEC_ID_GIF)
+      av_opt_set_int(format_->priv_data, "final_delay", rescale(last_duration_, time_base_, {1, 100}), 0);
     // APNG times the last frame by the muxer's final delay (the others by the next frame's start).
     if (format_->oformat->video_codec == AV_CODEC_ID_APNG)
       av_opt_set_q(format_->priv_data, "final_delay",
@@ -113,6 +121,7 @@ class FfmpegVideoWriter final : public FrameWriter {
 
     const std::string codec_name = !options.codec.empty() ? options.codec
                                    : container->video_codec == AV_CODEC_ID_APNG ? "apng"
+                                   : container->video_codec == AV_CODEC_ID_GIF  ? "gif"
                                    : container->video_codec == AV_CODEC_ID_VP9 || extension == "webm" ? "vp9"
                                                                                                       : "h264";
     const AVCodec* codec = find_encoder(codec_name);
@@ -127,7 +136,9 @@ class FfmpegVideoWriter final : public FrameWriter {
     // cannot hold it (milliseconds then).
     const bool apng = codec->id == AV_CODEC_ID_APNG;
     const bool fits = info_.time_base.num <= 65535 && info_.time_base.den <= 65535;
-    if (info_.constant_frame_rate && info_.frame_rate.num > 0 && !apng)
+    if (codec->id == AV_CODEC_ID_GIF)
+      time_base_ = {1, 100};  // GIF delays are centiseconds
+    else if (info_.constant_frame_rate && info_.frame_rate.num > 0 && !apng)
       time_base_ = {info_.frame_rate.den, info_.frame_rate.num};
     else
       time_base_ = apng && !fits ? Rational{1, 1000} : info_.time_base;
@@ -157,6 +168,15 @@ class FfmpegVideoWriter final : public FrameWriter {
     if (info_.frame_rate.num > 0) stream_->avg_frame_rate = stream_->r_frame_rate = encoder_->framerate;
     if (container->video_codec == AV_CODEC_ID_APNG)
       av_opt_set_int(format_->priv_data, "plays", std::max(0, info_.loop_count), 0);
+    if (container->video_codec == AV_CODEC_ID_GIF)  // plays N times = loops N - 1 more (-1: once), 0 = forever
+      av_opt_set_int(format_->priv_data, "loop",
+                     info_.loop_count <= 0 ? 0 : info_.loop_count == 1 ? -1 : info_.loop_count - 1, 0);
+    if (codec->id == AV_CODEC_ID_GIF) {
+      palette_ = std::make_unique<GifPalette>(info_.width, info_.height, palette_format(), encoder_->time_base,
+                                              options.gif_dither);
+      paletted_ = av_frame_alloc();
+      if (paletted_ == nullptr) throw Error(target + ": out of memory");
+    }
     status = avio_open(&format_->pb, file_.temporary_path().c_str(), AVIO_FLAG_WRITE);
     if (status < 0) throw Error(target + ": cannot write: " + ffmpeg_error(status));
     status = avformat_write_header(format_, nullptr);
@@ -167,6 +187,8 @@ class FfmpegVideoWriter final : public FrameWriter {
   }
 
   void release() {
+    palette_.reset();
+    av_frame_free(&paletted_);
     sws_freeContext(scaler_);
     scaler_ = nullptr;
     av_packet_free(&packet_);
@@ -183,6 +205,7 @@ class FfmpegVideoWriter final : public FrameWriter {
       if (format == AV_PIX_FMT_NONE) throw Error(file_.target() + ": unknown pixel format \"" + requested + "\"");
       return format;
     }
+    if (codec->id == AV_CODEC_ID_GIF) return AV_PIX_FMT_PAL8;  // from the palette filters
     if (is_yuv_video_codec(codec)) {
       if (info_.has_alpha && codec->id == AV_CODEC_ID_VP9) return AV_PIX_FMT_YUVA420P;
       return AV_PIX_FMT_YUV420P;
@@ -190,6 +213,15 @@ class FfmpegVideoWriter final : public FrameWriter {
     const AVPixelFormat source = info_.has_alpha ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24;
     if (codec->pix_fmts == nullptr) return source;
     return avcodec_find_best_pix_fmt_of_list(codec->pix_fmts, source, info_.has_alpha ? 1 : 0, nullptr);
+  }
+
+  AVPixelFormat palette_format() const { return info_.has_alpha ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24; }
+
+  // GIF: the frame (nullptr: the end) through the palette filters, and whatever paletted frames come out through
+  // the encoder.
+  void encode_through_palette(AVFrame* frame) {
+    palette_->push(frame);
+    while (palette_->pull(paletted_)) encode(paletted_);
   }
 
   // Sends a frame (nullptr: the end) and writes the packets that come out, each with its frame's duration.
@@ -220,6 +252,8 @@ class FfmpegVideoWriter final : public FrameWriter {
   AVFrame* frame_ = nullptr;
   AVPacket* packet_ = nullptr;
   SwsContext* scaler_ = nullptr;
+  std::unique_ptr<GifPalette> palette_;  // GIF only
+  AVFrame* paletted_ = nullptr;
   std::map<int64_t, int64_t> durations_;  // frame pts -> duration, until its packet is written
   int64_t frames_ = 0;
   int64_t next_pts_ = 0;

@@ -34,9 +34,8 @@ bool png_is_animated(std::ifstream& file) {
   file.seekg(8);
   char header[8];
   while (file.read(header, 8)) {
-    const uint32_t length = (uint32_t{static_cast<uint8_t>(header[0])} << 24) |
-                            (uint32_t{static_cast<uint8_t>(header[1])} << 16) |
-                            (uint32_t{static_cast<uint8_t>(header[2])} << 8) | uint32_t{static_cast<uint8_t>(header[3])};
+    uint32_t length = 0;
+    for (int i = 0; i < 4; ++i) length = length << 8 | static_cast<uint8_t>(header[i]);  // big-endian
     if (std::memcmp(header + 4, "acTL", 4) == 0) return true;
     if (std::memcmp(header + 4, "IDAT", 4) == 0) return false;
     file.seekg(static_cast<std::streamoff>(length) + 4, std::ios::cur);  // data and CRC
@@ -65,7 +64,7 @@ bool is_animation_extension(const std::string& extension) {
   std::string lower = extension;
   std::transform(lower.begin(), lower.end(), lower.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return lower == ".webp" || lower == ".apng" || is_video_extension(lower);
+  return lower == ".webp" || lower == ".gif" || lower == ".apng" || is_video_extension(lower);
 }
 
 std::unique_ptr<FrameReader> open_frames(const std::string& path) {
@@ -82,7 +81,7 @@ std::unique_ptr<FrameWriter> create_frames_writer(const std::string& path, const
   if (extension == ".webp") return create_webp_animation(path, info, {options.lossless, options.quality});
   if (!is_animation_extension(extension))
     throw Error(path + ": uprez does not write animations or videos as \"" + extension +
-                "\" (use .webp, .apng, .mp4, .mkv, .webm, .mov or .avi)");
+                "\" (use .webp, .gif, .apng, .mp4, .mkv, .webm, .mov or .avi)");
   return create_ffmpeg_video(path, info, options.video);
 }
 

@@ -71,6 +71,55 @@ TEST(FfmpegWriter, ApngKeepsDelaysAlphaAndPixels) {
   EXPECT_FALSE(reader->next());
 }
 
+// GIF: a palette per frame keeps few-colour frames exact, each frame's delay (centiseconds), transparency.
+TEST(FfmpegWriter, GifKeepsDelaysTransparencyAndColours) {
+  const std::string path = test::temp_dir() + "/out.gif";
+  StreamInfo info;
+  info.width = 10;
+  info.height = 6;
+  info.has_alpha = true;
+  const auto frame_at = [](int phase) {
+    Image image(10, 6, 4, 8);
+    for (int y = 0; y < 6; ++y)
+      for (int x = 0; x < 10; ++x) {
+        uint8_t* pixel = image.row(y) + x * 4;
+        const bool clear = x < 3;
+        pixel[0] = clear ? 0 : static_cast<uint8_t>(phase == 1 ? 200 : 20);
+        pixel[1] = clear ? 0 : static_cast<uint8_t>(y < 3 ? 240 : 10);
+        pixel[2] = clear ? 0 : static_cast<uint8_t>(60 * phase);
+        pixel[3] = clear ? 0 : 255;
+      }
+    return image;
+  };
+  {
+    auto writer = create_ffmpeg_video(path, info, {});
+    const int64_t durations[] = {100, 40, 250};
+    int64_t pts = 0;
+    for (int i = 0; i < 3; ++i) {
+      writer->write({frame_at(i), pts, durations[i]});
+      pts += durations[i];
+    }
+    writer->finish();
+  }
+  auto reader = open_ffmpeg_video(path);
+  ASSERT_TRUE(reader->info().has_alpha);
+  const int64_t durations[] = {100, 40, 250};
+  for (int i = 0; i < 3; ++i) {
+    SCOPED_TRACE(i);
+    const std::optional<Frame> frame = reader->next();
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(rescale(frame->duration, reader->info().time_base, {1, 1000}), durations[i]);
+    const Image expected = frame_at(i);
+    for (size_t p = 0; p < expected.data.size(); p += 4) {
+      EXPECT_EQ(frame->image.data[p + 3], expected.data[p + 3]) << p / 4;
+      if (expected.data[p + 3] == 255) {
+        for (int c = 0; c < 3; ++c) EXPECT_EQ(frame->image.data[p + c], expected.data[p + c]) << p / 4;
+      }
+    }
+  }
+  EXPECT_FALSE(reader->next());
+}
+
 // h264 at 30000/1001 in mp4 (CRF 18, yuv420p by default) and lossless ffv1 in mkv: exact frame rate, timestamps,
 // and pictures (exact for ffv1, close for h264).
 TEST(FfmpegWriter, VideosKeepTheRationalFrameRate) {
