@@ -10,8 +10,7 @@
 
 namespace uprez {
 
-Image::Image(int width_, int height_, int channels_, int bit_depth_)
-    : width(width_), height(height_), channels(channels_), bit_depth(bit_depth_) {
+void check_image_shape(int width, int height, int channels, int bit_depth) {
   if (channels < 1 || channels > 4) throw Error("unsupported channel count " + std::to_string(channels) + " (1-4)");
   if (bit_depth != 8 && bit_depth != 16)
     throw Error("unsupported bit depth " + std::to_string(bit_depth) + " (8 or 16)");
@@ -20,6 +19,11 @@ Image::Image(int width_, int height_, int channels_, int bit_depth_)
                 std::to_string(channels) + " channel(s) at " + std::to_string(bit_depth) + " bits is out of range (1-" +
                 std::to_string(kMaxImageDimension) + " pixels per side, at most " +
                 std::to_string(kMaxImageBytes >> 30) + " GiB of samples)");
+}
+
+Image::Image(int width_, int height_, int channels_, int bit_depth_)
+    : width(width_), height(height_), channels(channels_), bit_depth(bit_depth_) {
+  check_image_shape(width, height, channels, bit_depth);
   data.assign(static_cast<size_t>(height) * row_bytes(), 0);
 }
 

@@ -29,6 +29,10 @@ struct Image {
   const uint8_t* row(int y) const { return data.data() + static_cast<size_t>(y) * row_bytes(); }
 };
 
+// Throws Error (naming the size, not a file) unless an image of this shape is within image_limits.h's limits and
+// has 1-4 channels of 8 or 16 bits. Checks a header's size before any pixel memory is allocated.
+void check_image_shape(int width, int height, int channels, int bit_depth);
+
 // `image` itself when it already has `channels` channels and `bit_depth` bits, else a converted copy kept in
 // `storage`: alpha dropped or added (opaque), gray replicated to RGB, 16 -> 8 bits rounded to nearest,
 // 8 -> 16 bits scaled by 257. Colour -> gray is not offered (no codec needs it). The ICC profile is kept.

@@ -84,7 +84,7 @@ class FfmpegVideoReader final : public FrameReader {
     info_.constant_frame_rate = real.num > 0 && average_agrees;
     info_.frame_count = stream->nb_frames > 0 ? stream->nb_frames : -1;
     info_.has_alpha = pixel_format_has_alpha(decoder_->pix_fmt);
-    Image(info_.width, info_.height, 4, 8);  // validates the size before any frame is decoded
+    check_frame_size(info_, path_);
   }
 
   void release() {

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "image/image.h"
 
@@ -50,6 +51,10 @@ class FrameWriter {
   // Completes the file; without it (an error, an interruption) nothing is left at the output path.
   virtual void finish() = 0;
 };
+
+// Throws Error naming `path` unless RGBA frames of `info`'s size are within the image limits: readers check a
+// header's size before decoding any frame.
+void check_frame_size(const StreamInfo& info, const std::string& path);
 
 // `ticks` of time base `from` in time base `to`, rounded to nearest.
 int64_t rescale(int64_t ticks, Rational from, Rational to);

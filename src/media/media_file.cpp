@@ -17,12 +17,13 @@ namespace {
 
 const std::array<const char*, 8> kVideoExtensions = {".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".mpg", ".ts"};
 
-std::string lower_extension(const std::string& path) {
-  std::string extension = std::filesystem::path(path).extension().string();
-  std::transform(extension.begin(), extension.end(), extension.begin(),
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return extension;
+  return text;
 }
+
+std::string lower_extension(const std::string& path) { return lower(std::filesystem::path(path).extension().string()); }
 
 bool is_video_extension(const std::string& extension) {
   return std::any_of(kVideoExtensions.begin(), kVideoExtensions.end(),
@@ -61,10 +62,8 @@ bool is_animation_or_video(const std::string& path) {
 }
 
 bool is_animation_extension(const std::string& extension) {
-  std::string lower = extension;
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return lower == ".webp" || lower == ".gif" || lower == ".apng" || is_video_extension(lower);
+  const std::string lowered = lower(extension);
+  return lowered == ".webp" || lowered == ".gif" || lowered == ".apng" || is_video_extension(lowered);
 }
 
 std::unique_ptr<FrameReader> open_frames(const std::string& path) {

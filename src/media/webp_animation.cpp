@@ -38,7 +38,7 @@ class WebpAnimationReader final : public FrameReader {
     info_.frame_count = anim.frame_count;
     info_.loop_count = static_cast<int>(anim.loop_count);
     info_.has_alpha = has_alpha(WebPAnimDecoderGetDemuxer(decoder_));
-    Image(info_.width, info_.height, 4, 8);  // validates the canvas size before the first frame is decoded
+    check_frame_size(info_, path_);
   }
   ~WebpAnimationReader() override { WebPAnimDecoderDelete(decoder_); }
 

@@ -30,7 +30,10 @@ auto naming_layer(const Layer& layer, Step&& step) -> decltype(step()) {
 }  // namespace
 
 Net Net::load(const std::string& param_path, const std::string& bin_path) {
-  const ParamFile file = read_param_file(param_path);
+  return load(read_param_file(param_path), param_path, bin_path);
+}
+
+Net Net::load(const ParamFile& file, const std::string& param_path, const std::string& bin_path) {
   Net net;
   net.param_path_ = param_path;
   std::unordered_map<std::string, int> blob_indices;

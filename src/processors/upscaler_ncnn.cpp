@@ -76,7 +76,7 @@ class UpscalerNcnnProcessor : public Processor {
     if (!std::filesystem::exists(param_path_)) args.fail("param", "Param file does not exist: " + param_path_);
     const ncnn::ParamFile param_file = ncnn::read_param_file(param_path_);
     graph_ = ncnn::describe_upscale_graph(param_file, param_path_);
-    net_ = std::make_unique<ncnn::Net>(ncnn::Net::load(param_path_, model_path_));
+    net_ = std::make_unique<ncnn::Net>(ncnn::Net::load(param_file, param_path_, model_path_));
     input_blob_ = args.is_set("input-blob") ? args.text("input-blob") : net_->default_input();
     output_blob_ = args.is_set("output-blob") ? args.text("output-blob") : net_->default_output();
     for (const auto& [argument, blob] : {std::pair{"input-blob", input_blob_}, std::pair{"output-blob", output_blob_}})

@@ -10,6 +10,7 @@
 
 #include "image/image_io.h"
 #include "media/ffmpeg_writer.h"
+#include "media/frame_test_support.h"
 #include "media/media_file.h"
 #include "media/webp_animation.h"
 #include "support/fixtures.h"
@@ -164,19 +165,16 @@ TEST_F(Cli, NcnnBlocktimeRunsAfterOneRestart) {
 
 namespace {
 
-// Writes `count` different synthetic `channels`-channel pictures, frame i lasting durations[i % size] (identical
-// frames would be merged by the WebP encoder).
-void write_animation(FrameWriter& writer, int width, int height, int channels, int count,
-                     const std::vector<int64_t>& durations) {
-  int64_t pts = 0;
-  for (int i = 0; i < count; ++i) {
-    const int64_t duration = durations[i % durations.size()];
+// Writes `durations.size()` different synthetic `channels`-channel pictures, frame i lasting durations[i]
+// (identical frames would be merged by the WebP encoder).
+void write_animation(FrameWriter& writer, int width, int height, int channels, const std::vector<int64_t>& durations) {
+  std::vector<Image> pictures;
+  for (size_t i = 0; i < durations.size(); ++i) {
     Image image = test::synthetic_image(width, height, channels, 8);
     for (size_t b = 0; b < image.row_bytes(); ++b) image.data[b] = static_cast<uint8_t>(i * 60);  // frames differ
-    writer.write({image, pts, duration});
-    pts += duration;
+    pictures.push_back(std::move(image));
   }
-  writer.finish();
+  test::write_in_sequence(writer, pictures, durations);
 }
 
 }  // namespace
@@ -188,21 +186,16 @@ TEST_F(Cli, AnimatedWebpKeepsFramesDelaysAndAlpha) {
   info.height = 9;
   info.loop_count = 2;
   const std::string input = dir_ + "/anim.webp";
-  write_animation(*create_webp_animation(input, info, {true, 95}), 12, 9, 4, 3, {100, 40, 250});
+  write_animation(*create_webp_animation(input, info, {true, 95}), 12, 9, 4, {100, 40, 250});
   const Result r = run_uprez("image-process " + input + " -p " + upscaler() + " -o " + dir_ + "/out.webp");
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find("(3 frames, 24x18)"), std::string::npos) << r.output;
   auto reader = open_frames(dir_ + "/out.webp");
   EXPECT_EQ(reader->info().loop_count, 2);
   EXPECT_TRUE(reader->info().has_alpha);
-  const int64_t durations[] = {100, 40, 250};
-  for (const int64_t duration : durations) {
-    const std::optional<Frame> frame = reader->next();
-    ASSERT_TRUE(frame);
-    EXPECT_EQ(frame->image.width, 24);
-    EXPECT_EQ(frame->duration, duration);
-  }
-  EXPECT_FALSE(reader->next());
+  const std::vector<Frame> frames = test::read_all(*reader);
+  EXPECT_EQ(test::durations_in(frames, reader->info().time_base, {1, 1000}), (std::vector<int64_t>{100, 40, 250}));
+  for (const Frame& frame : frames) EXPECT_EQ(frame.image.width, 24);
 }
 
 // A 30000/1001 video becomes an h264 mp4 with the same rate and frame count.
@@ -213,19 +206,15 @@ TEST_F(Cli, VideoKeepsFrameRateAndFrameCount) {
   info.time_base = {1001, 30000};
   info.frame_rate = {30000, 1001};
   const std::string input = dir_ + "/clip.mkv";
-  write_animation(*create_ffmpeg_video(input, info, {"ffv1", -1, 0, ""}), 16, 12, 3, 5, {1});
+  write_animation(*create_ffmpeg_video(input, info, {"ffv1", -1, 0, ""}), 16, 12, 3, {1, 1, 1, 1, 1});
   const Result r = run_uprez("image-process " + input + " -p " + upscaler() + " -o " + dir_ + "/out.mp4");
   ASSERT_EQ(r.status, 0) << r.output;
   auto reader = open_frames(dir_ + "/out.mp4");
   EXPECT_EQ(reader->info().frame_rate.num, 30000);
   EXPECT_EQ(reader->info().frame_rate.den, 1001);
-  int frames = 0;
-  while (const std::optional<Frame> frame = reader->next()) {
-    EXPECT_EQ(frame->image.width, 32);
-    EXPECT_EQ(rescale(frame->pts, reader->info().time_base, {1001, 30000}), frames);
-    ++frames;
-  }
-  EXPECT_EQ(frames, 5);
+  const std::vector<Frame> frames = test::read_all(*reader);
+  EXPECT_EQ(test::starts_in(frames, reader->info().time_base, {1001, 30000}), (std::vector<int64_t>{0, 1, 2, 3, 4}));
+  for (const Frame& frame : frames) EXPECT_EQ(frame.image.width, 32);
 }
 
 TEST_F(Cli, AnimationToAStillFormatIsAnError) {
@@ -233,7 +222,7 @@ TEST_F(Cli, AnimationToAStillFormatIsAnError) {
   info.width = 8;
   info.height = 8;
   const std::string input = dir_ + "/anim.webp";
-  write_animation(*create_webp_animation(input, info, {true, 95}), 8, 8, 3, 2, {50});
+  write_animation(*create_webp_animation(input, info, {true, 95}), 8, 8, 3, {50, 50});
   const Result r = run_uprez("image-process " + input + " -p " + upscaler() + " -o " + dir_ + "/out.png");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.output.find("is an animation or video, so the output must be one too"), std::string::npos) << r.output;

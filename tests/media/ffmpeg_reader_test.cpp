@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "image/image_io.h"
+#include "media/frame_test_support.h"
 #include "support/fixtures.h"
 
 using namespace uprez;
@@ -54,25 +55,17 @@ std::string write_frames_and_list(const std::string& dir) {
 const std::string kPassthrough = " -fps_mode passthrough ";
 
 // Reads every frame, checking each against quadrant_frame and the 100/40/250 ms schedule.
-void expect_three_timed_frames(FrameReader& reader, bool exact_colours) {
+void expect_three_timed_frames(FrameReader& reader) {
+  const std::vector<Frame> frames = test::read_all(reader);
+  ASSERT_EQ(frames.size(), 3u);
   const Rational milliseconds{1, 1000};
-  const int64_t starts[] = {0, 100, 140}, durations[] = {100, 40, 250};
+  EXPECT_EQ(test::starts_in(frames, reader.info().time_base, milliseconds), (std::vector<int64_t>{0, 100, 140}));
+  EXPECT_EQ(test::durations_in(frames, reader.info().time_base, milliseconds),
+            (std::vector<int64_t>{100, 40, 250}));
   for (int i = 0; i < 3; ++i) {
     SCOPED_TRACE("frame " + std::to_string(i));
-    const std::optional<Frame> frame = reader.next();
-    ASSERT_TRUE(frame);
-    EXPECT_EQ(rescale(frame->pts, reader.info().time_base, milliseconds), starts[i]);
-    EXPECT_EQ(rescale(frame->duration, reader.info().time_base, milliseconds), durations[i]);
-    ASSERT_EQ(frame->image.channels, 4);
-    const Image expected = quadrant_frame(16, 12, i);
-    for (size_t p = 0; p < expected.data.size(); p += 4) {
-      EXPECT_EQ(frame->image.data[p + 3] > 127, expected.data[p + 3] > 127) << "pixel " << p / 4;
-      if (exact_colours && expected.data[p + 3] == 255) {
-        for (int c = 0; c < 3; ++c) EXPECT_EQ(frame->image.data[p + c], expected.data[p + c]) << "pixel " << p / 4;
-      }
-    }
+    test::expect_same_where_opaque(frames[i].image, quadrant_frame(16, 12, i), /*alpha_side_only=*/true);
   }
-  EXPECT_FALSE(reader.next());
 }
 
 class FfmpegReaderTest : public ::testing::Test {
@@ -96,7 +89,7 @@ TEST_F(FfmpegReaderTest, GifKeepsEachFramesDelayAndTransparency) {
   EXPECT_EQ(reader->info().width, 16);
   EXPECT_EQ(reader->info().height, 12);
   EXPECT_TRUE(reader->info().has_alpha);
-  expect_three_timed_frames(*reader, true);
+  expect_three_timed_frames(*reader);
 }
 
 TEST_F(FfmpegReaderTest, ApngKeepsEachFramesDelayAndAlpha) {
@@ -104,7 +97,7 @@ TEST_F(FfmpegReaderTest, ApngKeepsEachFramesDelayAndAlpha) {
   run_ffmpeg("-f concat -safe 0 -i " + list_ + kPassthrough + "-final_delay 0.25 -plays 0 -f apng " + apng);
   auto reader = open_ffmpeg_video(apng);
   EXPECT_TRUE(reader->info().has_alpha);
-  expect_three_timed_frames(*reader, true);
+  expect_three_timed_frames(*reader);
 }
 
 // 30000/1001 stays exact, timestamps step by 1001/30000 s, colours of a lossless RGB stream are exact.
@@ -115,13 +108,9 @@ TEST_F(FfmpegReaderTest, VideoFrameRateIsARationalAndTimestampsAreExact) {
   EXPECT_EQ(reader->info().frame_rate.num, 30000);
   EXPECT_EQ(reader->info().frame_rate.den, 1001);
   EXPECT_FALSE(reader->info().has_alpha);
-  int frames = 0;
-  while (const std::optional<Frame> frame = reader->next()) {
-    EXPECT_EQ(frame->image.channels, 3);
-    EXPECT_EQ(rescale(frame->pts, reader->info().time_base, {1001, 30000}), frames);
-    ++frames;
-  }
-  EXPECT_EQ(frames, 5);
+  const std::vector<Frame> frames = test::read_all(*reader);
+  for (const Frame& frame : frames) EXPECT_EQ(frame.image.channels, 3);
+  EXPECT_EQ(test::starts_in(frames, reader->info().time_base, {1001, 30000}), (std::vector<int64_t>{0, 1, 2, 3, 4}));
 }
 
 TEST_F(FfmpegReaderTest, MissingTruncatedAndNonVideoFilesAreErrorsNamingThem) {
@@ -131,13 +120,7 @@ TEST_F(FfmpegReaderTest, MissingTruncatedAndNonVideoFilesAreErrorsNamingThem) {
   std::filesystem::resize_file(dir_ + "/cut.gif", 20);
   std::ofstream(dir_ + "/text.mp4") << "not a video at all";
   for (const std::string& path : {dir_ + "/missing.mp4", dir_ + "/cut.gif", dir_ + "/text.mp4"}) {
-    try {
-      auto reader = open_ffmpeg_video(path);
-      while (reader->next()) {
-      }
-      ADD_FAILURE() << path << " read without an error";
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
-    }
+    const std::string message = test::read_error(path, open_ffmpeg_video);
+    EXPECT_NE(message.find(path), std::string::npos) << path << ": " << message;
   }
 }

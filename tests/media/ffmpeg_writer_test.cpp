@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "media/ffmpeg_reader.h"
+#include "media/frame_test_support.h"
 #include "support/fixtures.h"
 
 using namespace uprez;
@@ -27,17 +28,13 @@ Image gradient_frame(int width, int height, int channels, int phase) {
   return image;
 }
 
-// Writes `durations.size()` frames of `width` x `height`, each starting where the previous ended.
+// Writes `durations.size()` gradient frames of `info`'s size, each starting where the previous ended.
 void write_frames(const std::string& path, StreamInfo info, const std::vector<int64_t>& durations,
                   const VideoEncodeOptions& options) {
-  auto writer = create_ffmpeg_video(path, info, options);
-  int64_t pts = 0;
-  for (size_t i = 0; i < durations.size(); ++i) {
-    writer->write({gradient_frame(info.width, info.height, info.has_alpha ? 4 : 3, static_cast<int>(i)), pts,
-                   durations[i]});
-    pts += durations[i];
-  }
-  writer->finish();
+  std::vector<Image> pictures;
+  for (size_t i = 0; i < durations.size(); ++i)
+    pictures.push_back(gradient_frame(info.width, info.height, info.has_alpha ? 4 : 3, static_cast<int>(i)));
+  test::write_in_sequence(*create_ffmpeg_video(path, info, options), pictures, durations);
 }
 
 double mean_abs_difference(const Image& a, const Image& b) {
@@ -59,16 +56,11 @@ TEST(FfmpegWriter, ApngKeepsDelaysAlphaAndPixels) {
   write_frames(path, info, {100, 40, 250}, {});
   auto reader = open_ffmpeg_video(path);
   ASSERT_TRUE(reader->info().has_alpha);
-  const int64_t starts[] = {0, 100, 140}, durations[] = {100, 40, 250};
-  for (int i = 0; i < 3; ++i) {
-    SCOPED_TRACE(i);
-    const std::optional<Frame> frame = reader->next();
-    ASSERT_TRUE(frame);
-    EXPECT_EQ(rescale(frame->pts, reader->info().time_base, {1, 1000}), starts[i]);
-    EXPECT_EQ(rescale(frame->duration, reader->info().time_base, {1, 1000}), durations[i]);
-    EXPECT_EQ(frame->image.data, gradient_frame(20, 10, 4, i).data);
-  }
-  EXPECT_FALSE(reader->next());
+  const std::vector<Frame> frames = test::read_all(*reader);
+  ASSERT_EQ(frames.size(), 3u);
+  EXPECT_EQ(test::starts_in(frames, reader->info().time_base, {1, 1000}), (std::vector<int64_t>{0, 100, 140}));
+  EXPECT_EQ(test::durations_in(frames, reader->info().time_base, {1, 1000}), (std::vector<int64_t>{100, 40, 250}));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(frames[i].image.data, gradient_frame(20, 10, 4, i).data) << i;
 }
 
 // GIF: a palette per frame keeps few-colour frames exact, each frame's delay (centiseconds), transparency.
@@ -91,33 +83,17 @@ TEST(FfmpegWriter, GifKeepsDelaysTransparencyAndColours) {
       }
     return image;
   };
-  {
-    auto writer = create_ffmpeg_video(path, info, {});
-    const int64_t durations[] = {100, 40, 250};
-    int64_t pts = 0;
-    for (int i = 0; i < 3; ++i) {
-      writer->write({frame_at(i), pts, durations[i]});
-      pts += durations[i];
-    }
-    writer->finish();
-  }
+  test::write_in_sequence(*create_ffmpeg_video(path, info, {}), {frame_at(0), frame_at(1), frame_at(2)},
+                          {100, 40, 250});
   auto reader = open_ffmpeg_video(path);
   ASSERT_TRUE(reader->info().has_alpha);
-  const int64_t durations[] = {100, 40, 250};
+  const std::vector<Frame> frames = test::read_all(*reader);
+  ASSERT_EQ(frames.size(), 3u);
+  EXPECT_EQ(test::durations_in(frames, reader->info().time_base, {1, 1000}), (std::vector<int64_t>{100, 40, 250}));
   for (int i = 0; i < 3; ++i) {
     SCOPED_TRACE(i);
-    const std::optional<Frame> frame = reader->next();
-    ASSERT_TRUE(frame);
-    EXPECT_EQ(rescale(frame->duration, reader->info().time_base, {1, 1000}), durations[i]);
-    const Image expected = frame_at(i);
-    for (size_t p = 0; p < expected.data.size(); p += 4) {
-      EXPECT_EQ(frame->image.data[p + 3], expected.data[p + 3]) << p / 4;
-      if (expected.data[p + 3] == 255) {
-        for (int c = 0; c < 3; ++c) EXPECT_EQ(frame->image.data[p + c], expected.data[p + c]) << p / 4;
-      }
-    }
+    test::expect_same_where_opaque(frames[i].image, frame_at(i));
   }
-  EXPECT_FALSE(reader->next());
 }
 
 // h264 at 30000/1001 in mp4 (CRF 18, yuv420p by default) and lossless ffv1 in mkv: exact frame rate, timestamps,
@@ -136,17 +112,16 @@ TEST(FfmpegWriter, VideosKeepTheRationalFrameRate) {
     auto reader = open_ffmpeg_video(path);
     EXPECT_EQ(reader->info().frame_rate.num, 30000);
     EXPECT_EQ(reader->info().frame_rate.den, 1001);
-    int frames = 0;
-    while (const std::optional<Frame> frame = reader->next()) {
-      EXPECT_EQ(rescale(frame->pts, reader->info().time_base, {1001, 30000}), frames);
-      const Image expected = gradient_frame(64, 48, 3, frames);
+    const std::vector<Frame> frames = test::read_all(*reader);
+    EXPECT_EQ(test::starts_in(frames, reader->info().time_base, {1001, 30000}),
+              (std::vector<int64_t>{0, 1, 2, 3, 4, 5}));
+    for (size_t i = 0; i < frames.size(); ++i) {
+      const Image expected = gradient_frame(64, 48, 3, static_cast<int>(i));
       if (lossless)
-        EXPECT_EQ(frame->image.data, expected.data);
+        EXPECT_EQ(frames[i].image.data, expected.data) << i;
       else
-        EXPECT_LT(mean_abs_difference(frame->image, expected), 3.0);
-      ++frames;
+        EXPECT_LT(mean_abs_difference(frames[i].image, expected), 3.0) << i;
     }
-    EXPECT_EQ(frames, 6);
   }
 }
 

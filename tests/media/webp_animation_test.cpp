@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "image/image_io.h"
+#include "media/frame_test_support.h"
 #include "support/fixtures.h"
 
 using namespace uprez;
@@ -33,14 +34,8 @@ std::string write_three_frames(const std::string& path, const WebpAnimationOptio
   info.width = 9;
   info.height = 7;
   info.loop_count = 3;
-  auto writer = create_webp_animation(path, info, options);
-  const int durations[] = {100, 40, 250};
-  int64_t pts = 0;
-  for (int i = 0; i < 3; ++i) {
-    writer->write({test_frame(9, 7, i * 40), pts, durations[i]});
-    pts += durations[i];
-  }
-  writer->finish();
+  test::write_in_sequence(*create_webp_animation(path, info, options),
+                          {test_frame(9, 7, 0), test_frame(9, 7, 40), test_frame(9, 7, 80)}, {100, 40, 250});
   return path;
 }
 
@@ -56,23 +51,15 @@ TEST(WebpAnimation, LosslessRoundTripKeepsDelaysAndAlpha) {
   EXPECT_EQ(reader->info().frame_count, 3);
   EXPECT_EQ(reader->info().loop_count, 3);
   EXPECT_TRUE(reader->info().has_alpha);
-  const int64_t expected_pts[] = {0, 100, 140}, expected_durations[] = {100, 40, 250};
+  const std::vector<Frame> frames = test::read_all(*reader);
+  ASSERT_EQ(frames.size(), 3u);
+  const Rational milliseconds{1, 1000};
+  EXPECT_EQ(test::starts_in(frames, milliseconds, milliseconds), (std::vector<int64_t>{0, 100, 140}));
+  EXPECT_EQ(test::durations_in(frames, milliseconds, milliseconds), (std::vector<int64_t>{100, 40, 250}));
   for (int i = 0; i < 3; ++i) {
     SCOPED_TRACE(i);
-    const std::optional<Frame> frame = reader->next();
-    ASSERT_TRUE(frame);
-    EXPECT_EQ(frame->pts, expected_pts[i]);
-    EXPECT_EQ(frame->duration, expected_durations[i]);
-    ASSERT_EQ(frame->image.channels, 4);
-    const Image expected = test_frame(9, 7, i * 40);
-    for (size_t p = 0; p < expected.data.size(); p += 4) {
-      EXPECT_EQ(frame->image.data[p + 3], expected.data[p + 3]);
-      if (expected.data[p + 3] == 255) {  // colours under full transparency need not survive
-        for (int c = 0; c < 3; ++c) EXPECT_EQ(frame->image.data[p + c], expected.data[p + c]);
-      }
-    }
+    test::expect_same_where_opaque(frames[i].image, test_frame(9, 7, i * 40));
   }
-  EXPECT_FALSE(reader->next());
 }
 
 TEST(WebpAnimation, LossyFramesAreClose) {
@@ -117,14 +104,8 @@ TEST(WebpAnimation, CorruptTruncatedAndMissingFilesAreErrorsNamingThem) {
   std::filesystem::resize_file(dir + "/cut.webp", bytes / 2);
   std::ofstream(dir + "/junk.webp") << "RIFF....WEBPVP8X garbage";
   for (const std::string& path : {dir + "/cut.webp", dir + "/junk.webp", dir + "/missing.webp"}) {
-    try {
-      auto reader = open_webp_animation(path);
-      while (reader->next()) {
-      }
-      ADD_FAILURE() << path << " read without an error";
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
-    }
+    const std::string message = test::read_error(path, open_webp_animation);
+    EXPECT_NE(message.find(path), std::string::npos) << path << ": " << message;
   }
 }
 

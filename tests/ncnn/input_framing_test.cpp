@@ -78,7 +78,7 @@ TEST(InputFraming, MeasuredFramingReproducesTheAppsOnTheFixtures) {
       SCOPED_TRACE(case_dir.path().string());
       ASSERT_TRUE(graph_crops_input(file));
       if (!net) {
-        net = Net::load(param, (models / (model + ".bin")).string());
+        net = Net::load(file, param, (models / (model + ".bin")).string());
         scale = meta.at("scale").get<int>();
         EXPECT_EQ(describe_upscale_graph(file, param).scale, scale);
         framing = measure_input_framing(*net, file, param, net->default_input(), net->default_output(), 3, scale,
