@@ -6,6 +6,7 @@
 #include "cli/commands.h"
 #include "cli/openmp_blocktime.h"
 #include "core/caching_cpu_allocator.h"
+#include "core/interrupt.h"
 #include "core/error.h"
 #include "processors/processor.h"
 
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
   if (command == "--image-processor-help") return processor_help(rest);
   if (command == "image-process") {
     uprez::install_caching_cpu_allocator();
+    uprez::install_interrupt_handler();
     return uprez::run_image_process(rest);
   }
   if (command == "model-info") return uprez::run_model_info(rest);

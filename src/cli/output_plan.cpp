@@ -18,10 +18,12 @@ std::vector<std::string> expand_inputs(const std::vector<std::string>& inputs) {
     std::error_code ec;
     if (fs::is_directory(input, ec)) {
       std::vector<std::string> found;
-      for (const auto& entry : fs::directory_iterator(input, ec))
-        if (entry.is_regular_file() && is_image_extension(entry.path().extension().string()))
+      for (const auto& entry : fs::directory_iterator(input, ec)) {
+        const std::string extension = entry.path().extension().string();
+        if (entry.is_regular_file() && (is_image_extension(extension) || is_animation_extension(extension)))
           found.push_back(entry.path().string());
-      if (found.empty()) throw Error(input + ": folder contains no supported image files");
+      }
+      if (found.empty()) throw Error(input + ": folder contains no supported image, animation or video files");
       std::sort(found.begin(), found.end());
       files.insert(files.end(), found.begin(), found.end());
     } else if (fs::is_regular_file(input, ec)) {

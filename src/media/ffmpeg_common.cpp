@@ -13,6 +13,7 @@ std::string ffmpeg_error(int code) {
   return text;
 }
 
-void quiet_ffmpeg_logs() { av_log_set_level(AV_LOG_ERROR); }
+// uprez reports what fails itself, one line naming the file; the libraries' own lines would come on top of it.
+void quiet_ffmpeg_logs() { av_log_set_level(AV_LOG_QUIET); }
 
 }  // namespace uprez

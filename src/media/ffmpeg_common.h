@@ -8,7 +8,7 @@ namespace uprez {
 // FFmpeg's text for an error code.
 std::string ffmpeg_error(int code);
 
-// Keeps the libraries' notes (encoder statistics, probing remarks) off stderr: only errors are printed.
+// Keeps the libraries' messages (encoder statistics, probing remarks, their own error lines) off stderr.
 void quiet_ffmpeg_logs();
 
 }  // namespace uprez

@@ -10,6 +10,8 @@ extern "C" {
 
 #include <cmath>
 #include <cstring>
+#include <tuple>
+#include <utility>
 
 #include "core/error.h"
 #include "media/ffmpeg_common.h"
@@ -39,17 +41,14 @@ class FfmpegVideoReader final : public FrameReader {
   const StreamInfo& info() const override { return info_; }
 
   std::optional<Frame> next() override {
-    while (true) {
-      const int received = avcodec_receive_frame(decoder_, frame_);
-      if (received == 0) return converted();
-      if (received == AVERROR_EOF) {
-        if (frames_ == 0) throw Error(path_ + ": has no video frame that decodes (an empty or truncated file?)");
-        return std::nullopt;
-      }
-      if (received != AVERROR(EAGAIN))
-        throw Error(path_ + ": frame " + std::to_string(frames_ + 1) + " does not decode: " + ffmpeg_error(received));
-      feed_decoder();
-    }
+    if (!decode_next()) return std::nullopt;
+    return converted();
+  }
+
+  bool skip() override {
+    if (!decode_next()) return false;
+    passed_over();
+    return true;
   }
 
  private:
@@ -83,8 +82,33 @@ class FfmpegVideoReader final : public FrameReader {
     if (rate.num > 0 && rate.den > 0) info_.frame_rate = {rate.num, rate.den};
     info_.constant_frame_rate = real.num > 0 && average_agrees;
     info_.frame_count = stream->nb_frames > 0 ? stream->nb_frames : -1;
+    if (stream->duration > 0)
+      info_.duration = stream->duration;
+    else if (format_->duration > 0)
+      info_.duration = av_rescale_q(format_->duration, AV_TIME_BASE_Q, stream->time_base);
     info_.has_alpha = pixel_format_has_alpha(decoder_->pix_fmt);
     check_frame_size(info_, path_);
+  }
+
+  // Decodes the next frame into frame_; false at the end. A container that counts its frames and ends before
+  // that count is reported once, as cut short.
+  bool decode_next() {
+    while (true) {
+      const int received = avcodec_receive_frame(decoder_, frame_);
+      if (received == 0) return true;
+      if (received == AVERROR_EOF) {
+        if (frames_ == 0) throw Error(path_ + ": has no video frame that decodes (an empty or truncated file?)");
+        if (info_.frame_count > 0 && frames_ < info_.frame_count && !shortfall_reported_) {
+          shortfall_reported_ = true;
+          throw Error(path_ + ": is cut short: " + std::to_string(frames_) + " of its " +
+                      std::to_string(info_.frame_count) + " frames decode");
+        }
+        return false;
+      }
+      if (received != AVERROR(EAGAIN))
+        throw Error(path_ + ": frame " + std::to_string(frames_ + 1) + " does not decode: " + ffmpeg_error(received));
+      feed_decoder();
+    }
   }
 
   void release() {
@@ -100,11 +124,11 @@ class FfmpegVideoReader final : public FrameReader {
   void feed_decoder() {
     while (true) {
       const int read = av_read_frame(format_, packet_);
-      if (read == AVERROR_EOF) {
+      if (read < 0) {  // the end, or data that cannot be read: what the decoder holds still comes out
         avcodec_send_packet(decoder_, nullptr);
-        return;
+        if (read == AVERROR_EOF) return;
+        throw Error(path_ + ": cannot read past frame " + std::to_string(frames_) + ": " + ffmpeg_error(read));
       }
-      if (read < 0) throw Error(path_ + ": cannot read: " + ffmpeg_error(read));
       const bool ours = packet_->stream_index == stream_index_;
       const int sent = ours ? avcodec_send_packet(decoder_, packet_) : 0;
       av_packet_unref(packet_);
@@ -135,13 +159,18 @@ class FfmpegVideoReader final : public FrameReader {
     int strides[4] = {static_cast<int>(frame.image.row_bytes()), 0, 0, 0};
     sws_scale(scaler_, frame_->data, frame_->linesize, 0, frame_->height, planes, strides);
 
-    const int64_t pts = frame_->best_effort_timestamp;
-    frame.pts = pts != AV_NOPTS_VALUE ? pts : next_pts_;
-    frame.duration = frame_->pkt_duration > 0 ? frame_->pkt_duration : 0;
-    next_pts_ = frame.pts + frame.duration;
+    std::tie(frame.pts, frame.duration) = passed_over();
+    return frame;
+  }
+
+  // The decoded frame's start and duration; counts it and lets it go.
+  std::pair<int64_t, int64_t> passed_over() {
+    const int64_t pts = frame_->best_effort_timestamp != AV_NOPTS_VALUE ? frame_->best_effort_timestamp : next_pts_;
+    const int64_t duration = frame_->pkt_duration > 0 ? frame_->pkt_duration : 0;
+    next_pts_ = pts + duration;
     ++frames_;
     av_frame_unref(frame_);
-    return frame;
+    return {pts, duration};
   }
 
   std::string path_;
@@ -154,6 +183,7 @@ class FfmpegVideoReader final : public FrameReader {
   StreamInfo info_;
   int64_t next_pts_ = 0;
   int64_t frames_ = 0;
+  bool shortfall_reported_ = false;
 };
 
 }  // namespace

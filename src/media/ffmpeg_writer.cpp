@@ -81,6 +81,8 @@ class FfmpegVideoWriter final : public FrameWriter {
     frame_->pts = std::max(rescale(frame.pts, info_.time_base, time_base_), next_pts_);
     frame_->pkt_duration = std::max<int64_t>(1, rescale(frame.duration, info_.time_base, time_base_));
     next_pts_ = frame_->pts + 1;
+    video_end_ = frame_->pts + frame_->pkt_duration;
+    if (side_streams_) side_streams_->write_until(static_cast<double>(frame_->pts) * time_base_.num / time_base_.den);
     durations_[frame_->pts] = frame_->pkt_duration;
     last_duration_ = frame_->pkt_duration;
     if (palette_)
@@ -94,6 +96,7 @@ class FfmpegVideoWriter final : public FrameWriter {
     if (frames_ == 0) throw Error(file_.target() + ": a video needs at least one frame");
     if (palette_) encode_through_palette(nullptr);
     encode(nullptr);
+    if (side_streams_) side_streams_->finish(static_cast<double>(video_end_) * time_base_.num / time_base_.den);
     // GIF times the last frame by the muxer's final delay, in centiseconds.
     if (format_->oformat->video_codec == AV_CODEC_ID_GIF)
       av_opt_set_int(format_->priv_data, "final_delay", rescale(last_duration_, time_base_, {1, 100}), 0);
@@ -106,6 +109,10 @@ class FfmpegVideoWriter final : public FrameWriter {
     if (status < 0) throw Error(file_.target() + ": cannot finish the file: " + ffmpeg_error(status));
     avio_closep(&format_->pb);
     file_.commit();
+  }
+
+  std::vector<std::string> notes() const override {
+    return side_streams_ ? side_streams_->notes() : std::vector<std::string>{};
   }
 
  private:
@@ -143,7 +150,8 @@ class FfmpegVideoWriter final : public FrameWriter {
     else
       time_base_ = apng && !fits ? Rational{1, 1000} : info_.time_base;
     encoder_->time_base = {static_cast<int>(time_base_.num), static_cast<int>(time_base_.den)};
-    if (info_.frame_rate.num > 0)
+    const bool constant_rate = info_.constant_frame_rate && info_.frame_rate.num > 0;
+    if (constant_rate)
       encoder_->framerate = {static_cast<int>(info_.frame_rate.num), static_cast<int>(info_.frame_rate.den)};
     encoder_->pix_fmt = choose_pixel_format(codec, options.pixel_format);
     const bool yuv = (av_pix_fmt_desc_get(encoder_->pix_fmt)->flags & AV_PIX_FMT_FLAG_RGB) == 0 &&
@@ -165,18 +173,20 @@ class FfmpegVideoWriter final : public FrameWriter {
     status = avcodec_parameters_from_context(stream_->codecpar, encoder_);
     if (status < 0) throw Error(target + ": " + ffmpeg_error(status));
     stream_->time_base = encoder_->time_base;
-    if (info_.frame_rate.num > 0) stream_->avg_frame_rate = stream_->r_frame_rate = encoder_->framerate;
+    if (constant_rate) stream_->avg_frame_rate = stream_->r_frame_rate = encoder_->framerate;
     if (container->video_codec == AV_CODEC_ID_APNG)
       av_opt_set_int(format_->priv_data, "plays", std::max(0, info_.loop_count), 0);
     if (container->video_codec == AV_CODEC_ID_GIF)  // plays N times = loops N - 1 more (-1: once), 0 = forever
       av_opt_set_int(format_->priv_data, "loop",
                      info_.loop_count <= 0 ? 0 : info_.loop_count == 1 ? -1 : info_.loop_count - 1, 0);
     if (codec->id == AV_CODEC_ID_GIF) {
-      palette_ = std::make_unique<GifPalette>(info_.width, info_.height, palette_format(), encoder_->time_base,
+      palette_ = gif_palette_filters(info_.width, info_.height, palette_format(), encoder_->time_base,
                                               options.gif_dither);
       paletted_ = av_frame_alloc();
       if (paletted_ == nullptr) throw Error(target + ": out of memory");
     }
+    if (!options.side_streams.source.empty())
+      side_streams_ = std::make_unique<SideStreamCopier>(options.side_streams, format_, target);
     status = avio_open(&format_->pb, file_.temporary_path().c_str(), AVIO_FLAG_WRITE);
     if (status < 0) throw Error(target + ": cannot write: " + ffmpeg_error(status));
     status = avformat_write_header(format_, nullptr);
@@ -187,6 +197,7 @@ class FfmpegVideoWriter final : public FrameWriter {
   }
 
   void release() {
+    side_streams_.reset();
     palette_.reset();
     av_frame_free(&paletted_);
     sws_freeContext(scaler_);
@@ -252,12 +263,14 @@ class FfmpegVideoWriter final : public FrameWriter {
   AVFrame* frame_ = nullptr;
   AVPacket* packet_ = nullptr;
   SwsContext* scaler_ = nullptr;
-  std::unique_ptr<GifPalette> palette_;  // GIF only
+  std::unique_ptr<FilterGraph> palette_;  // GIF only
   AVFrame* paletted_ = nullptr;
   std::map<int64_t, int64_t> durations_;  // frame pts -> duration, until its packet is written
   int64_t frames_ = 0;
   int64_t next_pts_ = 0;
   int64_t last_duration_ = 0;
+  int64_t video_end_ = 0;  // the last frame's end, in time_base_
+  std::unique_ptr<SideStreamCopier> side_streams_;
 };
 
 }  // namespace

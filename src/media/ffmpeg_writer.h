@@ -1,12 +1,13 @@
 // Animations and videos written through the FFmpeg libraries (libavcodec, libavformat, libswscale, libavfilter):
 // GIF (a palette per frame), APNG and video containers (mp4, mkv, webm, mov, ...) with a chosen encoder, quality and pixel format, each frame at its
-// own timestamp. The file appears only when finish() succeeds.
+// own timestamp, with the source's audio and subtitles alongside. The file appears only when finish() succeeds.
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "media/frame.h"
+#include "media/side_streams.h"
 
 namespace uprez {
 
@@ -18,6 +19,7 @@ struct VideoEncodeOptions {
   std::string pixel_format;  // e.g. yuv420p, yuv444p, rgb24 (empty: yuv420p for h264/h265/vp9/av1, else the
                              // encoder's best for the frames)
   std::string gif_dither = "sierra2_4a";  // GIF: FFmpeg paletteuse's dither (bayer, floyd_steinberg, none, ...)
+  SideStreams side_streams{};  // audio and subtitles to carry over from the source
 };
 
 // Creates `path` (its extension chooses the container: .gif, .apng, .png, .mp4, .mkv, .webm, .mov, .avi, ...) for

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "image/image.h"
 
@@ -31,6 +32,7 @@ struct StreamInfo {
   Rational frame_rate{0, 1};    // the nominal rate (30000/1001 stays exact); 0/1 when the container has none
   bool constant_frame_rate = false;  // every frame lasts 1 / frame_rate (timestamps may be rounded, as in mkv)
   int64_t frame_count = -1;     // -1 when the container does not say
+  int64_t duration = -1;        // the stream's length in time_base, -1 when the container does not say
   int loop_count = 0;           // animations: how often they play, 0 = forever
   bool has_alpha = false;
 };
@@ -39,8 +41,11 @@ class FrameReader {
  public:
   virtual ~FrameReader() = default;
   virtual const StreamInfo& info() const = 0;
-  // The next frame in presentation order, or nothing at the end. Throws Error naming the file for corrupt data.
+  // The next frame in presentation order, or nothing at the end. Throws Error naming the file for corrupt data;
+  // asked again after that, it goes on with the data after the damage, or gives nothing when none is left.
   virtual std::optional<Frame> next() = 0;
+  // Passes over the next frame without converting it (frames before a chosen start); false at the end.
+  virtual bool skip() { return next().has_value(); }
 };
 
 class FrameWriter {
@@ -50,6 +55,8 @@ class FrameWriter {
   virtual void write(const Frame& frame) = 0;
   // Completes the file; without it (an error, an interruption) nothing is left at the output path.
   virtual void finish() = 0;
+  // What the writer did beyond the frames, for the user (audio copied, re-encoded or left out), after finish().
+  virtual std::vector<std::string> notes() const { return {}; }
 };
 
 // Throws Error naming `path` unless RGBA frames of `info`'s size are within the image limits: readers check a

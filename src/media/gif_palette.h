@@ -6,29 +6,14 @@
 #include <memory>
 #include <string>
 
-extern "C" {
-#include <libavutil/frame.h>
-}
+#include "media/filter_graph.h"
 
 namespace uprez {
 
-class GifPalette {
- public:
-  // Frames of `width` x `height` in `pixel_format` (AV_PIX_FMT_RGBA or RGB24) with times in `time_base`.
-  // `dither`: paletteuse's dither mode (sierra2_4a, bayer, floyd_steinberg, none, ...). Throws Error.
-  GifPalette(int width, int height, int pixel_format, AVRational time_base, const std::string& dither);
-  ~GifPalette();
-  GifPalette(const GifPalette&) = delete;
-  GifPalette& operator=(const GifPalette&) = delete;
-
-  // Hands `frame` (nullptr: the end) to the filters.
-  void push(AVFrame* frame);
-  // The next 8-bit paletted frame, or false when none is ready; `out` is unreferenced first.
-  bool pull(AVFrame* out);
-
- private:
-  struct Graph;
-  std::unique_ptr<Graph> graph_;
-};
+// Filters taking frames of `width` x `height` in `pixel_format` (AV_PIX_FMT_RGBA or RGB24) with times in
+// `time_base` to 8-bit paletted frames. `dither`: paletteuse's dither mode (sierra2_4a, bayer, floyd_steinberg,
+// none, ...). Throws Error.
+std::unique_ptr<FilterGraph> gif_palette_filters(int width, int height, int pixel_format, AVRational time_base,
+                                                 const std::string& dither);
 
 }  // namespace uprez

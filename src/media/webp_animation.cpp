@@ -45,10 +45,11 @@ class WebpAnimationReader final : public FrameReader {
   const StreamInfo& info() const override { return info_; }
 
   std::optional<Frame> next() override {
-    if (!WebPAnimDecoderHasMoreFrames(decoder_)) return std::nullopt;
+    if (failed_ || !WebPAnimDecoderHasMoreFrames(decoder_)) return std::nullopt;
     uint8_t* canvas = nullptr;
     int end_time = 0;
-    if (!WebPAnimDecoderGetNext(decoder_, &canvas, &end_time))
+    failed_ = !WebPAnimDecoderGetNext(decoder_, &canvas, &end_time);  // libwebp cannot go on after a bad frame
+    if (failed_)
       throw Error(path_ + ": invalid WebP: frame " + std::to_string(frames_read_ + 1) + " does not decode");
     ++frames_read_;
     Frame frame;
@@ -87,6 +88,7 @@ class WebpAnimationReader final : public FrameReader {
   StreamInfo info_;
   int start_time_ = 0;
   int frames_read_ = 0;
+  bool failed_ = false;
 };
 
 class WebpAnimationWriter final : public FrameWriter {

@@ -15,27 +15,9 @@ using namespace uprez;
 
 namespace {
 
-// Debian's ffmpeg program makes the test media (a test tool only: uprez reads them through the libraries).
-bool have_ffmpeg() { return std::system("ffmpeg -version > /dev/null 2>&1") == 0; }
-
-void run_ffmpeg(const std::string& arguments) {
-  const std::string command = "ffmpeg -nostdin -hide_banner -loglevel error -y " + arguments;
-  ASSERT_EQ(std::system(command.c_str()), 0) << command;
-}
-
-// Four-colour RGBA frames (GIF keeps them exactly): a quadrant pattern shifted by `phase`, with a transparent
-// top-left quadrant.
-Image quadrant_frame(int width, int height, int phase) {
-  Image image(width, height, 4, 8);
-  const uint8_t colours[4][4] = {{0, 0, 0, 0}, {255, 0, 0, 255}, {0, 255, 0, 255}, {0, 0, 255, 255}};
-  for (int y = 0; y < height; ++y)
-    for (int x = 0; x < width; ++x) {
-      const int quadrant = (y >= height / 2 ? 2 : 0) + (x >= width / 2 ? 1 : 0);
-      const int colour = quadrant == 0 ? 0 : 1 + (quadrant - 1 + phase) % 3;
-      std::copy(colours[colour], colours[colour] + 4, image.row(y) + x * 4);
-    }
-  return image;
-}
+using test::have_ffmpeg;
+using test::quadrant_frame;
+using test::run_ffmpeg;
 
 // Three RGBA PNG frames shown for 100, 40 and 250 ms, listed in an ffconcat file for ffmpeg.
 std::string write_frames_and_list(const std::string& dir) {

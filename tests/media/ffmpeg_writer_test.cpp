@@ -104,6 +104,7 @@ TEST(FfmpegWriter, VideosKeepTheRationalFrameRate) {
   info.height = 48;
   info.time_base = {1001, 30000};
   info.frame_rate = {30000, 1001};
+  info.constant_frame_rate = true;
   for (const auto& [name, codec, lossless] :
        {std::tuple{"clip.mp4", "h264", false}, std::tuple{"clip.mkv", "ffv1", true}}) {
     SCOPED_TRACE(name);

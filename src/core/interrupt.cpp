@@ -1,0 +1,32 @@
+#include "core/interrupt.h"
+
+#include <atomic>
+#include <csignal>
+
+#include "core/error.h"
+
+namespace uprez {
+
+namespace {
+
+std::atomic<bool> stop_requested{false};
+
+extern "C" void request_stop(int signal_number) {
+  stop_requested.store(true);
+  std::signal(signal_number, SIG_DFL);  // the second one ends the program
+}
+
+}  // namespace
+
+void install_interrupt_handler() {
+  std::signal(SIGINT, request_stop);
+  std::signal(SIGTERM, request_stop);
+}
+
+bool interrupted() { return stop_requested.load(); }
+
+void throw_if_interrupted() {
+  if (interrupted()) throw Error("interrupted; unfinished outputs were removed");
+}
+
+}  // namespace uprez
