@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <thread>
 #include <tuple>
 
 #include "cli/commands.h"
@@ -150,6 +151,8 @@ int run_image_process(const std::vector<std::string>& raw_args) {
       ->check(CLI::Range(0, 63));
   app.add_option("--bitrate", video.bitrate, "Video bit rate in bits/s instead of constant quality (e.g. 8000000).")
       ->check(CLI::Range(int64_t{1000}, int64_t{1} << 36));
+  app.add_option("--preset", video.preset, "Encoder speed against file size: ultrafast ... medium (x264/x265 "
+                                           "default) ... veryslow; 0-13 for SVT-AV1.");
   app.add_option("--pix-fmt", video.pixel_format, "Video pixel format, e.g. yuv420p (default for h264/h265/vp9/"
                                                   "av1), yuv444p, rgb24, gbrp.");
   app.add_option("--gif-dither", video.gif_dither, "GIF dithering: sierra2_4a (default), floyd_steinberg, bayer, "
@@ -173,7 +176,8 @@ int run_image_process(const std::vector<std::string>& raw_args) {
   }
 
   try {
-    if (threads > 0) torch::set_num_threads(threads);
+    // LibTorch's own default can be a single thread (Debian's build on some virtual machines): all cores instead.
+    torch::set_num_threads(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
     parse_device(device, "--device");
     std::optional<ResizeRequest> resize_request;
     if (!resize.empty()) resize_request = parse_resize(resize);

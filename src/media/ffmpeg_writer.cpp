@@ -166,6 +166,8 @@ class FfmpegVideoWriter final : public FrameWriter {
     const int crf = options.crf >= 0 ? options.crf : (is_yuv_video_codec(codec) && options.bitrate == 0 ? 18 : -1);
     if (crf >= 0 && av_opt_set_int(encoder_->priv_data, "crf", crf, 0) < 0)
       throw Error(target + ": the " + codec->name + " encoder has no crf setting");
+    if (!options.preset.empty() && av_opt_set(encoder_->priv_data, "preset", options.preset.c_str(), 0) < 0)
+      throw Error(target + ": the " + codec->name + " encoder has no preset \"" + options.preset + "\"");
     if (format_->oformat->flags & AVFMT_GLOBALHEADER) encoder_->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     status = avcodec_open2(encoder_, codec, nullptr);
     if (status < 0)

@@ -18,6 +18,7 @@ struct VideoEncodeOptions {
   int64_t bitrate = 0;       // bits per second (0: quality-based)
   std::string pixel_format;  // e.g. yuv420p, yuv444p, rgb24 (empty: yuv420p for h264/h265/vp9/av1, else the
                              // encoder's best for the frames)
+  std::string preset = "";   // the encoder's speed/size trade-off (x264/x265: ultrafast ... veryslow; "": its own)
   std::string gif_dither = "sierra2_4a";  // GIF: FFmpeg paletteuse's dither (bayer, floyd_steinberg, none, ...)
   SideStreams side_streams{};  // audio and subtitles to carry over from the source
 };

@@ -248,6 +248,7 @@ TEST_F(CliVideo, FrameOptionErrorsAreOneLine) {
       {"-ff gif", "--frame-format: expected png"},
       {"--codec no-such-encoder", "unknown or unavailable encoder \"no-such-encoder\""},
       {"--pix-fmt no-such-format", "unknown pixel format"},
+      {"--preset no-such-preset", "encoder has no preset \"no-such-preset\""},
   };
   for (const auto& [options, message] : cases) {
     const Result r = upscale(clip_, options + " -o " + dir_ + "/bad.mp4");
@@ -266,6 +267,25 @@ TEST_F(CliVideo, OutputOverItsOwnInputIsSafe) {
   EXPECT_EQ(reader->info().width, 64);
   EXPECT_EQ(test::read_all(*reader).size(), 30u);
   EXPECT_NE(test::find_stream(test::probe_streams(clip_), "audio"), nullptr);
+}
+
+// Ctrl-C in the middle of a video stops the program and leaves neither the output nor a temporary file.
+TEST_F(CliVideo, InterruptLeavesNoOutput) {
+  const std::string long_clip = dir_ + "/long.mkv";
+  test::run_ffmpeg("-f lavfi -i testsrc=size=64x48:rate=30:duration=200 -c:v ffv1 " + long_clip);
+  const std::string command = "cd " + dir_ + " && (" + test::build_dir() + "/uprez image-process " + long_clip +
+                              " -p " + upscaler() + " -o out.mkv > log.txt 2>&1 & pid=$!; sleep 1.5; "
+                              "kill -INT $pid; wait $pid; echo $? > status.txt)";
+  ASSERT_EQ(std::system(command.c_str()), 0);
+  std::ifstream status(dir_ + "/status.txt");
+  int code = -1;
+  status >> code;
+  std::ifstream log_file(dir_ + "/log.txt");
+  const std::string log((std::istreambuf_iterator<char>(log_file)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(code, 1) << log;
+  EXPECT_NE(log.find("image-process: error: interrupted"), std::string::npos) << log;
+  for (const auto& entry : fs::directory_iterator(dir_))
+    EXPECT_EQ(entry.path().filename().string().find("out"), std::string::npos) << entry.path();
 }
 
 // A video cut short in the middle is an error naming it; with --keep-going, what decodes is processed.
