@@ -166,8 +166,7 @@ class FfmpegVideoWriter final : public FrameWriter {
     const int crf = options.crf >= 0 ? options.crf : (is_yuv_video_codec(codec) && options.bitrate == 0 ? 18 : -1);
     if (crf >= 0 && av_opt_set_int(encoder_->priv_data, "crf", crf, 0) < 0)
       throw Error(target + ": the " + codec->name + " encoder has no crf setting");
-    if (!options.preset.empty() && av_opt_set(encoder_->priv_data, "preset", options.preset.c_str(), 0) < 0)
-      throw Error(target + ": the " + codec->name + " encoder has no preset \"" + options.preset + "\"");
+    if (!options.preset.empty()) set_preset(codec, options.preset);
     if (format_->oformat->flags & AVFMT_GLOBALHEADER) encoder_->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     status = avcodec_open2(encoder_, codec, nullptr);
     if (status < 0)
@@ -196,6 +195,18 @@ class FfmpegVideoWriter final : public FrameWriter {
     frame_ = av_frame_alloc();
     packet_ = av_packet_alloc();
     if (frame_ == nullptr || packet_ == nullptr) throw Error(target + ": out of memory");
+  }
+
+  // x264 and x265 check their preset only when opened, and print their own complaint: checked here instead.
+  void set_preset(const AVCodec* codec, const std::string& preset) {
+    const std::string name = codec->name;
+    const std::string x26x_presets = " ultrafast superfast veryfast faster fast medium slow slower veryslow placebo ";
+    const bool x26x = name == "libx264" || name == "libx265";
+    if ((x26x && x26x_presets.find(" " + preset + " ") == std::string::npos) ||
+        av_opt_set(encoder_->priv_data, "preset", preset.c_str(), 0) < 0)
+      throw Error(file_.target() + ": the " + name + " encoder has no preset \"" + preset + "\"" +
+                  (x26x ? " (ultrafast, superfast, veryfast, faster, fast, medium, slow, slower, veryslow, placebo)"
+                        : ""));
   }
 
   void release() {
