@@ -6,6 +6,7 @@ extern "C" {
 #include <libavutil/channel_layout.h>
 }
 
+#include <cstring>
 #include <limits>
 
 #include "core/error.h"
@@ -15,6 +16,21 @@ extern "C" {
 namespace uprez {
 
 namespace {
+
+bool is_text_subtitle(AVCodecID codec) {
+  const AVCodecDescriptor* descriptor = avcodec_descriptor_get(codec);
+  return descriptor != nullptr && (descriptor->props & AV_CODEC_PROP_TEXT_SUB) != 0;
+}
+
+
+// The text subtitle format `container` takes: its default, or (mp4 names none) the first it accepts of the usual
+// ones; AV_CODEC_ID_NONE when it takes no text subtitles.
+AVCodecID text_subtitle_codec(const AVOutputFormat& container) {
+  if (container.subtitle_codec != AV_CODEC_ID_NONE) return container.subtitle_codec;
+  for (const AVCodecID codec : {AV_CODEC_ID_MOV_TEXT, AV_CODEC_ID_ASS, AV_CODEC_ID_SUBRIP, AV_CODEC_ID_WEBVTT})
+    if (avformat_query_codec(&container, codec, FF_COMPLIANCE_NORMAL) == 1) return codec;
+  return AV_CODEC_ID_NONE;
+}
 
 std::string channel_layout_text(const AVChannelLayout& layout) {
   char text[128] = {};
@@ -56,6 +72,7 @@ struct SideStreamCopier::Stream {
   }
 
   bool reencodes() const { return encoder != nullptr; }
+  bool reencodes_audio() const { return filters != nullptr; }
 
   // Seconds from the output's start to the packet's start (its decode time when it has no presentation time).
   double seconds(const AVPacket& packet) const {
@@ -63,8 +80,8 @@ struct SideStreamCopier::Stream {
     return time == AV_NOPTS_VALUE ? 0 : static_cast<double>(time - offset) * av_q2d(in->time_base);
   }
 
-  // Sets up decoding, conversion to what `codec` takes and encoding; throws Error.
-  void start_reencoding(const AVCodec* codec, const AVFormatContext& output) {
+  // Opens the stream's decoder and allocates an encoder of `codec`; throws Error.
+  void open_codecs(const AVCodec* codec, const AVFormatContext& output) {
     const AVCodec* decoder_codec = avcodec_find_decoder(in->codecpar->codec_id);
     if (decoder_codec == nullptr) throw Error("no decoder for it");
     decoder = avcodec_alloc_context3(decoder_codec);
@@ -77,6 +94,34 @@ struct SideStreamCopier::Stream {
     decoder->pkt_timebase = in->time_base;
     if (status >= 0) status = avcodec_open2(decoder, decoder_codec, nullptr);
     if (status < 0) throw Error("cannot decode it: " + ffmpeg_error(status));
+    if (output.oformat->flags & AVFMT_GLOBALHEADER) encoder->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+  }
+
+  // Opens the encoder and gives the output stream its parameters; throws Error.
+  void open_encoder(const AVCodec* codec) {
+    int status = avcodec_open2(encoder, codec, nullptr);
+    if (status < 0) throw Error("the " + std::string(codec->name) + " encoder refuses it: " + ffmpeg_error(status));
+    status = avcodec_parameters_from_context(out->codecpar, encoder);
+    if (status < 0) throw Error(ffmpeg_error(status));
+    out->time_base = encoder->time_base;
+  }
+
+  // Text subtitles in another text format: the same styled lines, times in microseconds.
+  void start_subtitle_reencoding(const AVCodec* codec, const AVFormatContext& output) {
+    open_codecs(codec, output);
+    encoder->time_base = AV_TIME_BASE_Q;
+    if (decoder->subtitle_header != nullptr) {  // the ASS styles the lines refer to
+      encoder->subtitle_header = static_cast<uint8_t*>(av_mallocz(decoder->subtitle_header_size + 1));
+      if (encoder->subtitle_header == nullptr) throw Error("out of memory");
+      std::memcpy(encoder->subtitle_header, decoder->subtitle_header, decoder->subtitle_header_size);
+      encoder->subtitle_header_size = decoder->subtitle_header_size;
+    }
+    open_encoder(codec);
+  }
+
+  // Audio: decoding, conversion to what `codec` takes and encoding; throws Error.
+  void start_audio_reencoding(const AVCodec* codec, const AVFormatContext& output) {
+    open_codecs(codec, output);
     if (decoder->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC) {
       const int channels = decoder->ch_layout.nb_channels;
       av_channel_layout_uninit(&decoder->ch_layout);
@@ -98,12 +143,7 @@ struct SideStreamCopier::Stream {
       }
     }
     encoder->time_base = {1, encoder->sample_rate};
-    if (output.oformat->flags & AVFMT_GLOBALHEADER) encoder->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-    status = avcodec_open2(encoder, codec, nullptr);
-    if (status < 0) throw Error("the " + std::string(codec->name) + " encoder refuses it: " + ffmpeg_error(status));
-    status = avcodec_parameters_from_context(out->codecpar, encoder);
-    if (status < 0) throw Error(ffmpeg_error(status));
-    out->time_base = encoder->time_base;
+    open_encoder(codec);
 
     const std::string source_args =
         "time_base=" + std::to_string(in->time_base.num) + "/" + std::to_string(in->time_base.den) +
@@ -138,13 +178,16 @@ SideStreamCopier::SideStreamCopier(const SideStreams& options, AVFormatContext* 
       const char* codec_name = avcodec_get_name(in->codecpar->codec_id);
       const std::string label =
           std::string(audio ? "audio" : "subtitle") + " stream " + std::to_string(i) + " (" + codec_name + ")";
-      if ((audio ? container.audio_codec : container.subtitle_codec) == AV_CODEC_ID_NONE) {
+      const AVCodecID own_codec = audio ? container.audio_codec : text_subtitle_codec(container);
+      if (own_codec == AV_CODEC_ID_NONE) {
         notes_.push_back(label + ": left out (." + extension + " holds no " + (audio ? "audio" : "subtitles") + ")");
         continue;
       }
       // 1: the container takes the codec; < 0: it cannot say (the header will tell).
       const bool copies = avformat_query_codec(&container, in->codecpar->codec_id, FF_COMPLIANCE_NORMAL) != 0;
-      const AVCodec* encoder = audio && !copies ? avcodec_find_encoder(container.audio_codec) : nullptr;
+      // Audio can always be re-encoded; subtitles only from text to text.
+      const bool convertible = audio || (is_text_subtitle(in->codecpar->codec_id) && is_text_subtitle(own_codec));
+      const AVCodec* encoder = !copies && convertible ? avcodec_find_encoder(own_codec) : nullptr;
       if (!copies && encoder == nullptr) {
         notes_.push_back(label + ": left out (." + extension + " does not take " + codec_name + ")");
         continue;
@@ -164,7 +207,10 @@ SideStreamCopier::SideStreamCopier(const SideStreams& options, AVFormatContext* 
         notes_.push_back(label + ": copied");
       } else {
         try {
-          stream->start_reencoding(encoder, *output);
+          if (audio)
+            stream->start_audio_reencoding(encoder, *output);
+          else
+            stream->start_subtitle_reencoding(encoder, *output);
         } catch (const Error& e) {
           throw Error(target + ": " + label + " must be re-encoded for ." + extension + ", but " + e.what());
         }
@@ -227,10 +273,42 @@ void SideStreamCopier::write_packet(Stream& stream) {
     if (status < 0) throw Error(target_ + ": cannot write a side stream packet: " + ffmpeg_error(status));
     return;
   }
+  if (!stream.reencodes_audio()) {
+    reencode_subtitle(stream);
+    return;
+  }
   const int status = avcodec_send_packet(stream.decoder, packet_);
   av_packet_unref(packet_);
   if (status < 0) ++stream.undecodable;  // a damaged audio packet: a moment of silence, not a failed video
   flush(stream, false);
+}
+
+// One subtitle packet decoded and encoded again in the output's text format.
+void SideStreamCopier::reencode_subtitle(Stream& stream) {
+  AVSubtitle subtitle{};
+  int decoded = 0;
+  const int status = avcodec_decode_subtitle2(stream.decoder, &subtitle, &decoded, packet_);
+  const int64_t packet_start = av_rescale_q(packet_->pts, stream.in->time_base, AV_TIME_BASE_Q);
+  av_packet_unref(packet_);
+  if (status < 0) ++stream.undecodable;
+  if (status < 0 || decoded == 0) return;
+  // Shown from pts + start_display_time until pts + end_display_time (milliseconds): made to start at pts.
+  if (subtitle.pts == AV_NOPTS_VALUE) subtitle.pts = packet_start;
+  subtitle.pts += av_rescale_q(subtitle.start_display_time, {1, 1000}, AV_TIME_BASE_Q);
+  subtitle.end_display_time -= subtitle.start_display_time;
+  subtitle.start_display_time = 0;
+  std::vector<uint8_t> buffer(1 << 16);
+  const int size = avcodec_encode_subtitle(stream.encoder, buffer.data(), static_cast<int>(buffer.size()), &subtitle);
+  const int64_t start = subtitle.pts, shown_ms = subtitle.end_display_time;
+  avsubtitle_free(&subtitle);
+  if (size < 0) throw Error(target_ + ": cannot re-encode the subtitles: " + ffmpeg_error(size));
+  if (av_new_packet(stream.encoded, size) < 0) throw Error(target_ + ": out of memory");
+  std::memcpy(stream.encoded->data, buffer.data(), static_cast<size_t>(size));
+  stream.encoded->pts = stream.encoded->dts = av_rescale_q(start, AV_TIME_BASE_Q, stream.out->time_base);
+  stream.encoded->duration = av_rescale_q(shown_ms, {1, 1000}, stream.out->time_base);
+  stream.encoded->stream_index = stream.out->index;
+  const int written = av_interleaved_write_frame(output_, stream.encoded);
+  if (written < 0) throw Error(target_ + ": cannot write the subtitles: " + ffmpeg_error(written));
 }
 
 // Moves what the decoder, filters and encoder of a re-encoded stream have ready into the output; at the end of
@@ -275,12 +353,12 @@ void SideStreamCopier::finish(double video_end_seconds) {
     }
   }
   for (auto& stream : streams_) {
-    if (stream && stream->reencodes()) flush(*stream, true);
-  }
-  for (auto& stream : streams_)
+    if (stream && stream->reencodes_audio()) flush(*stream, true);
     if (stream && stream->undecodable > 0)
-      notes_.push_back("audio stream " + std::to_string(stream->in->index) + ": " +
-                       std::to_string(stream->undecodable) + " damaged packets left out");
+      notes_.push_back(std::string(av_get_media_type_string(stream->in->codecpar->codec_type)) + " stream " +
+                       std::to_string(stream->in->index) + ": " + std::to_string(stream->undecodable) +
+                       " damaged packets left out");
+  }
 }
 
 }  // namespace uprez

@@ -1,6 +1,6 @@
 // The audio and subtitle streams of a video carried into its processed copy: packets copied unchanged where the
-// output container takes their codec, audio re-encoded to the container's usual codec where it does not,
-// subtitles it cannot hold left out. They are read from the source file on their own, in step with the video
+// output container takes their codec, otherwise audio re-encoded to the container's usual codec and text
+// subtitles to its text format (bitmap subtitles it cannot hold are left out). They are read from the source file on their own, in step with the video
 // frames being written, so nothing piles up in memory.
 #pragma once
 
@@ -45,6 +45,7 @@ class SideStreamCopier {
   struct Stream;
   bool read_packet();
   void write_packet(Stream& stream);
+  void reencode_subtitle(Stream& stream);
   void flush(Stream& stream, bool end_of_stream);
 
   AVFormatContext* input_ = nullptr;

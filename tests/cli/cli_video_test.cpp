@@ -192,7 +192,7 @@ TEST_F(CliVideo, Mp4KeepsRateTimestampsAndAudio) {
   EXPECT_EQ(frames.at(0).image.width, 64);
   const auto source_audio = test::find_stream(test::probe_streams(clip_), "audio");
   const auto audio = test::find_stream(test::probe_streams(dir_ + "/out.mp4"), "audio");
-  ASSERT_NE(audio, nullptr);
+  ASSERT_TRUE(audio);
   EXPECT_EQ(audio->codec, "aac");
   EXPECT_NEAR(audio->seconds, source_audio->seconds, 1e-3);
 }
@@ -201,8 +201,8 @@ TEST_F(CliVideo, NoAudioLeavesTheSoundOut) {
   const Result r = upscale(clip_, "--no-audio -o " + dir_ + "/out.mkv");
   ASSERT_EQ(r.status, 0) << r.output;
   const std::vector<test::StreamSummary> streams = test::probe_streams(dir_ + "/out.mkv");
-  EXPECT_EQ(test::find_stream(streams, "audio"), nullptr);
-  EXPECT_NE(test::find_stream(streams, "video"), nullptr);
+  EXPECT_FALSE(test::find_stream(streams, "audio"));
+  EXPECT_TRUE(test::find_stream(streams, "video"));
 }
 
 // -fs/-fe pick frames 10 to 19 (inclusive): ten frames from time 0, with their stretch of sound; the first is
@@ -215,7 +215,7 @@ TEST_F(CliVideo, FrameRangeTakesItsFramesAndSound) {
   EXPECT_EQ(test::starts_in(frames, reader->info().time_base, {1001, 30000}),
             (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
   const auto audio = test::find_stream(test::probe_streams(dir_ + "/part.mkv"), "audio");
-  ASSERT_NE(audio, nullptr);
+  ASSERT_TRUE(audio);
   EXPECT_NEAR(audio->seconds, 10 * 1001.0 / 30000, 0.05);  // AAC packets are 23 ms
 
   auto source = open_frames(clip_);
@@ -266,7 +266,7 @@ TEST_F(CliVideo, OutputOverItsOwnInputIsSafe) {
   auto reader = open_frames(clip_);
   EXPECT_EQ(reader->info().width, 64);
   EXPECT_EQ(test::read_all(*reader).size(), 30u);
-  EXPECT_NE(test::find_stream(test::probe_streams(clip_), "audio"), nullptr);
+  EXPECT_TRUE(test::find_stream(test::probe_streams(clip_), "audio"));
 }
 
 // Ctrl-C in the middle of a video stops the program and leaves neither the output nor a temporary file.

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,11 +63,11 @@ inline std::vector<StreamSummary> probe_streams(const std::string& path) {
   return streams;
 }
 
-// The first stream of `type` in `streams`, or null.
-inline const StreamSummary* find_stream(const std::vector<StreamSummary>& streams, const std::string& type) {
+// The first stream of `type` in `streams`, if any.
+inline std::optional<StreamSummary> find_stream(const std::vector<StreamSummary>& streams, const std::string& type) {
   for (const StreamSummary& stream : streams)
-    if (stream.type == type) return &stream;
-  return nullptr;
+    if (stream.type == type) return stream;
+  return std::nullopt;
 }
 
 // Four-colour RGBA frames (GIF keeps them exactly): a quadrant pattern shifted by `phase`, with a transparent

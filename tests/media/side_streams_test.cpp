@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
 
 #include "media/ffmpeg_reader.h"
 #include "media/ffmpeg_writer.h"
@@ -25,8 +26,8 @@ class SideStreamsTest : public ::testing::Test {
                      "-c:v libx264 -pix_fmt yuv420p -c:a aac " + source_);
   }
 
-  // Writes frames `first` to `last` of the source (times shifted to start at 0) to `output` with the source's
-  // side streams from the first frame's time on; returns the writer's notes.
+  // Writes frames `first` to `last` of the source to `output` with the source's side streams (when `first` > 0,
+  // from the first frame's time on, times shifted to start at 0); returns the writer's notes.
   std::vector<std::string> transcode(const std::string& output, int64_t first = 0, int64_t last = 1000) {
     auto reader = open_ffmpeg_video(source_);
     const StreamInfo info = reader->info();
@@ -37,7 +38,7 @@ class SideStreamsTest : public ::testing::Test {
     int64_t index = 0, first_pts = 0;
     while (std::optional<Frame> frame = reader->next()) {
       if (index == first) {
-        first_pts = frame->pts;
+        first_pts = first > 0 ? frame->pts : 0;  // as image-process: times shift only for a later start
         options.side_streams.from = {first_pts * info.time_base.num, info.time_base.den};
         writer = create_ffmpeg_video(output, info, options);
       }
@@ -71,11 +72,11 @@ TEST_F(SideStreamsTest, AacIsCopiedIntoMp4AndMkv) {
     const std::string output = dir_ + "/out" + extension;
     EXPECT_TRUE(has_note(transcode(output), "audio stream 1 (aac): copied"));
     const std::vector<test::StreamSummary> streams = test::probe_streams(output);
-    const test::StreamSummary* audio = test::find_stream(streams, "audio");
-    ASSERT_NE(audio, nullptr);
+    const std::optional<test::StreamSummary> audio = test::find_stream(streams, "audio");
+    ASSERT_TRUE(audio);
     EXPECT_EQ(audio->codec, "aac");
     EXPECT_NEAR(audio->seconds, source_audio_seconds(), extension == ".mp4" ? 1e-3 : 0.025);
-    EXPECT_NE(test::find_stream(streams, "video"), nullptr);
+    EXPECT_TRUE(test::find_stream(streams, "video"));
   }
 }
 
@@ -83,8 +84,8 @@ TEST_F(SideStreamsTest, AacIsCopiedIntoMp4AndMkv) {
 TEST_F(SideStreamsTest, WebmGetsItsOwnAudioCodec) {
   const std::string output = dir_ + "/out.webm";
   EXPECT_TRUE(has_note(transcode(output), "re-encoded as"));
-  const test::StreamSummary* audio = test::find_stream(test::probe_streams(output), "audio");
-  ASSERT_NE(audio, nullptr);
+  const std::optional<test::StreamSummary> audio = test::find_stream(test::probe_streams(output), "audio");
+  ASSERT_TRUE(audio);
   EXPECT_TRUE(audio->codec == "opus" || audio->codec == "vorbis") << audio->codec;
   EXPECT_NEAR(audio->seconds, source_audio_seconds(), 0.05);
 }
@@ -93,7 +94,7 @@ TEST_F(SideStreamsTest, WebmGetsItsOwnAudioCodec) {
 TEST_F(SideStreamsTest, GifLeavesTheAudioOutAndSaysSo) {
   const std::string output = dir_ + "/out.gif";
   EXPECT_TRUE(has_note(transcode(output), "left out (.gif holds no audio)"));
-  EXPECT_EQ(test::find_stream(test::probe_streams(output), "audio"), nullptr);
+  EXPECT_FALSE(test::find_stream(test::probe_streams(output), "audio"));
 }
 
 // Frames 10 to 19 take the audio of their third of a second, starting with them.
@@ -101,8 +102,29 @@ TEST_F(SideStreamsTest, ARangeOfFramesTakesItsStretchOfAudio) {
   const std::string output = dir_ + "/part.mp4";
   transcode(output, 10, 19);
   const std::vector<test::StreamSummary> streams = test::probe_streams(output);
-  ASSERT_NE(test::find_stream(streams, "audio"), nullptr);
+  ASSERT_TRUE(test::find_stream(streams, "audio"));
   const double ten_frames = 10 * 1001.0 / 30000;
   EXPECT_NEAR(test::find_stream(streams, "audio")->seconds, ten_frames, 0.05);  // AAC packets are 23 ms
   EXPECT_NEAR(test::find_stream(streams, "video")->seconds, ten_frames, 1e-3);
+}
+
+// Text subtitles: copied into mkv (SubRip), re-encoded as mov_text for mp4, their lines timed as FFmpeg's own
+// conversion times them (mp4 adds empty samples for the gaps).
+TEST_F(SideStreamsTest, TextSubtitlesAreCopiedOrConverted) {
+  std::ofstream(dir_ + "/lines.srt") << "1\n00:00:00,100 --> 00:00:00,500\nHello\n\n"
+                                        "2\n00:00:00,600 --> 00:00:00,900\nworld\n";
+  const std::string with_subtitles = dir_ + "/subtitled.mkv";
+  test::run_ffmpeg("-i " + source_ + " -i " + dir_ + "/lines.srt -map 0 -map 1 -c:v copy -c:a copy -c:s srt " +
+                   with_subtitles);
+  test::run_ffmpeg("-i " + with_subtitles + " -map 0 -c:v copy -c:a copy -c:s mov_text " + dir_ + "/reference.mp4");
+  source_ = with_subtitles;
+  EXPECT_TRUE(has_note(transcode(dir_ + "/out.mkv"), "subtitle stream 2 (subrip): copied"));
+  EXPECT_TRUE(has_note(transcode(dir_ + "/out.mp4"), "subtitle stream 2 (subrip): re-encoded as mov_text"));
+  for (const auto& [output, reference] : {std::pair{dir_ + "/out.mkv", with_subtitles},
+                                          std::pair{dir_ + "/out.mp4", dir_ + "/reference.mp4"}}) {
+    SCOPED_TRACE(output);
+    const std::optional<test::StreamSummary> subtitles = test::find_stream(test::probe_streams(output), "subtitle");
+    ASSERT_TRUE(subtitles);
+    EXPECT_NEAR(subtitles->seconds, test::find_stream(test::probe_streams(reference), "subtitle")->seconds, 1e-3);
+  }
 }
