@@ -23,10 +23,8 @@ void install_interrupt_handler() {
   std::signal(SIGTERM, request_stop);
 }
 
-bool interrupted() { return stop_requested.load(); }
-
 void throw_if_interrupted() {
-  if (interrupted()) throw Error("interrupted; unfinished outputs were removed");
+  if (stop_requested.load()) throw Error("interrupted; unfinished outputs were removed");
 }
 
 }  // namespace uprez

@@ -8,9 +8,6 @@ namespace uprez {
 // Installs the handlers (the uprez program does, once).
 void install_interrupt_handler();
 
-// Whether a stop was requested.
-bool interrupted();
-
 // Throws Error("interrupted") when a stop was requested.
 void throw_if_interrupted();
 
