@@ -36,8 +36,8 @@ FrameJobResult process_frames(const PlannedOutput& job, const std::function<Imag
                               const std::function<void(int64_t done, int64_t total)>& progress) {
   const std::string extension = std::filesystem::path(job.output).extension().string();
   if (options.write_animation && !is_animation_extension(extension))
-    throw Error(job.output + ": " + job.input + " is an animation or video, so the output must be one too (.webp, "
-                ".gif, .apng, .mp4, .mkv, .webm, .mov or .avi), not \"" + extension + "\"");
+    throw Error(job.output + ": " + job.input + " is an animation or video, so the output must be one too (" +
+                kAnimationExtensionsText + "), not \"" + extension + "\"");
   const std::unique_ptr<FrameReader> reader = open_frames(job.input);
   const StreamInfo source = reader->info();
   const int64_t total = expected_frames(source, options);

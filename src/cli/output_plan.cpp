@@ -81,8 +81,8 @@ std::vector<PlannedOutput> plan_outputs(const std::vector<std::string>& inputs,
     const std::string extension = fs::path(output).extension().string();
     if (!is_image_extension(extension) && !is_animation_extension(extension))
       throw Error(output + ": unsupported output format \"" + extension +
-                  "\" (use .png, .jpg, .webp, .bmp or .tiff; for animations and videos .webp, .gif, .apng, .mp4, .mkv, "
-                  ".webm, .mov or .avi)");
+                  "\" (use .png, .jpg, .webp, .bmp or .tiff; for animations and videos " + kAnimationExtensionsText +
+                  ")");
     if (!overwrite) output = avoid_existing_path(output);
     plan.push_back({input, output});
   }

@@ -8,7 +8,9 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
+#include <algorithm>
 #include <map>
+#include <vector>
 
 #include "core/atomic_file.h"
 #include "core/error.h"
@@ -60,14 +62,13 @@ class FfmpegVideoWriter final : public FrameWriter {
     Image storage;
     const Image& rgb = with_layout(frame.image, info_.has_alpha ? 4 : 3, 8, storage);
     av_frame_unref(frame_);
-    const AVPixelFormat frame_format = palette_ ? palette_format() : encoder_->pix_fmt;
+    const AVPixelFormat frame_format = palette_ ? source_format() : encoder_->pix_fmt;
     frame_->format = frame_format;
     frame_->width = info_.width;
     frame_->height = info_.height;
     int status = av_frame_get_buffer(frame_, 0);
     if (status < 0) throw Error(target + ": out of memory");
-    const AVPixelFormat source = info_.has_alpha ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24;
-    scaler_ = sws_getCachedContext(scaler_, info_.width, info_.height, source, info_.width, info_.height,
+    scaler_ = sws_getCachedContext(scaler_, info_.width, info_.height, source_format(), info_.width, info_.height,
                                    frame_format, SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INP, nullptr,
                                    nullptr, nullptr);
     if (scaler_ == nullptr) throw Error(target + ": cannot convert frames to " + av_get_pix_fmt_name(frame_format));
@@ -82,7 +83,7 @@ class FfmpegVideoWriter final : public FrameWriter {
     frame_->pkt_duration = std::max<int64_t>(1, rescale(frame.duration, info_.time_base, time_base_));
     next_pts_ = frame_->pts + 1;
     video_end_ = frame_->pts + frame_->pkt_duration;
-    if (side_streams_) side_streams_->write_until(static_cast<double>(frame_->pts) * time_base_.num / time_base_.den);
+    if (side_streams_) side_streams_->write_until(seconds(frame_->pts));
     durations_[frame_->pts] = frame_->pkt_duration;
     last_duration_ = frame_->pkt_duration;
     if (palette_)
@@ -96,7 +97,7 @@ class FfmpegVideoWriter final : public FrameWriter {
     if (frames_ == 0) throw Error(file_.target() + ": a video needs at least one frame");
     if (palette_) encode_through_palette(nullptr);
     encode(nullptr);
-    if (side_streams_) side_streams_->finish(static_cast<double>(video_end_) * time_base_.num / time_base_.den);
+    if (side_streams_) side_streams_->finish(seconds(video_end_));
     // GIF times the last frame by the muxer's final delay, in centiseconds.
     if (format_->oformat->video_codec == AV_CODEC_ID_GIF)
       av_opt_set_int(format_->priv_data, "final_delay", rescale(last_duration_, time_base_, {1, 100}), 0);
@@ -181,8 +182,8 @@ class FfmpegVideoWriter final : public FrameWriter {
       av_opt_set_int(format_->priv_data, "loop",
                      info_.loop_count <= 0 ? 0 : info_.loop_count == 1 ? -1 : info_.loop_count - 1, 0);
     if (codec->id == AV_CODEC_ID_GIF) {
-      palette_ = gif_palette_filters(info_.width, info_.height, palette_format(), encoder_->time_base,
-                                              options.gif_dither);
+      palette_ = gif_palette_filters(info_.width, info_.height, source_format(), encoder_->time_base,
+                                     options.gif_dither);
       paletted_ = av_frame_alloc();
       if (paletted_ == nullptr) throw Error(target + ": out of memory");
     }
@@ -199,14 +200,16 @@ class FfmpegVideoWriter final : public FrameWriter {
 
   // x264 and x265 check their preset only when opened, and print their own complaint: checked here instead.
   void set_preset(const AVCodec* codec, const std::string& preset) {
+    static const std::vector<std::string> x26x_presets = {"ultrafast", "superfast", "veryfast", "faster", "fast",
+                                                          "medium",    "slow",      "slower",   "veryslow", "placebo"};
     const std::string name = codec->name;
-    const std::string x26x_presets = " ultrafast superfast veryfast faster fast medium slow slower veryslow placebo ";
     const bool x26x = name == "libx264" || name == "libx265";
-    if ((x26x && x26x_presets.find(" " + preset + " ") == std::string::npos) ||
-        av_opt_set(encoder_->priv_data, "preset", preset.c_str(), 0) < 0)
-      throw Error(file_.target() + ": the " + name + " encoder has no preset \"" + preset + "\"" +
-                  (x26x ? " (ultrafast, superfast, veryfast, faster, fast, medium, slow, slower, veryslow, placebo)"
-                        : ""));
+    const bool known = !x26x || std::find(x26x_presets.begin(), x26x_presets.end(), preset) != x26x_presets.end();
+    if (known && av_opt_set(encoder_->priv_data, "preset", preset.c_str(), 0) >= 0) return;
+    std::string listed;
+    for (const std::string& each : x26x_presets) listed += (listed.empty() ? " (" : ", ") + each;
+    throw Error(file_.target() + ": the " + name + " encoder has no preset \"" + preset + "\"" +
+                (x26x ? listed + ")" : ""));
   }
 
   void release() {
@@ -234,12 +237,14 @@ class FfmpegVideoWriter final : public FrameWriter {
       if (info_.has_alpha && codec->id == AV_CODEC_ID_VP9) return AV_PIX_FMT_YUVA420P;
       return AV_PIX_FMT_YUV420P;
     }
-    const AVPixelFormat source = info_.has_alpha ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24;
-    if (codec->pix_fmts == nullptr) return source;
-    return avcodec_find_best_pix_fmt_of_list(codec->pix_fmts, source, info_.has_alpha ? 1 : 0, nullptr);
+    if (codec->pix_fmts == nullptr) return source_format();
+    return avcodec_find_best_pix_fmt_of_list(codec->pix_fmts, source_format(), info_.has_alpha ? 1 : 0, nullptr);
   }
 
-  AVPixelFormat palette_format() const { return info_.has_alpha ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24; }
+  // The frames' own layout (what the palette filters take, and what is converted from for the encoder).
+  AVPixelFormat source_format() const { return info_.has_alpha ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24; }
+
+  double seconds(int64_t ticks) const { return static_cast<double>(ticks) * time_base_.num / time_base_.den; }
 
   // GIF: the frame (nullptr: the end) through the palette filters, and whatever paletted frames come out through
   // the encoder.

@@ -46,6 +46,8 @@ bool png_is_animated(std::ifstream& file) {
 
 }  // namespace
 
+const char* const kAnimationExtensionsText = ".webp, .gif, .apng, .mp4, .mkv, .webm, .mov or .avi";
+
 bool is_animation_or_video(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   if (!file) throw Error(path + ": cannot open");
@@ -80,7 +82,7 @@ std::unique_ptr<FrameWriter> create_frames_writer(const std::string& path, const
   if (extension == ".webp") return create_webp_animation(path, info, {options.lossless, options.quality});
   if (!is_animation_extension(extension))
     throw Error(path + ": uprez does not write animations or videos as \"" + extension +
-                "\" (use .webp, .gif, .apng, .mp4, .mkv, .webm, .mov or .avi)");
+                "\" (use " + kAnimationExtensionsText + ")");
   return create_ffmpeg_video(path, info, options.video);
 }
 

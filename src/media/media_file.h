@@ -18,6 +18,9 @@ bool is_animation_or_video(const std::string& path);
 // Whether `extension` (with its dot, any case) names a format uprez writes animations and videos to.
 bool is_animation_extension(const std::string& extension);
 
+// Those extensions as messages list them: ".webp, .gif, .apng, .mp4, .mkv, .webm, .mov or .avi".
+extern const char* const kAnimationExtensionsText;
+
 std::unique_ptr<FrameReader> open_frames(const std::string& path);
 
 struct AnimationWriteOptions {
