@@ -58,12 +58,7 @@ TEST_F(Cli, AnimatedWebpKeepsFramesDelaysAndAlpha) {
 
 // A 30000/1001 video becomes an h264 mp4 with the same rate and frame count.
 TEST_F(Cli, VideoKeepsFrameRateAndFrameCount) {
-  StreamInfo info;
-  info.width = 16;
-  info.height = 12;
-  info.time_base = {1001, 30000};
-  info.frame_rate = {30000, 1001};
-  info.constant_frame_rate = true;
+  const StreamInfo info = test::ntsc_video_info(16, 12);
   const std::string input = dir_ + "/clip.mkv";
   write_animation(*create_ffmpeg_video(input, info, {"ffv1", -1, 0, ""}), 16, 12, 3, {1, 1, 1, 1, 1});
   const Result r = run_uprez("image-process " + input + " -p " + upscaler() + " -o " + dir_ + "/out.mp4");

@@ -99,12 +99,7 @@ TEST(FfmpegWriter, GifKeepsDelaysTransparencyAndColours) {
 // h264 at 30000/1001 in mp4 (CRF 18, yuv420p by default) and lossless ffv1 in mkv: exact frame rate, timestamps,
 // and pictures (exact for ffv1, close for h264).
 TEST(FfmpegWriter, VideosKeepTheRationalFrameRate) {
-  StreamInfo info;
-  info.width = 64;
-  info.height = 48;
-  info.time_base = {1001, 30000};
-  info.frame_rate = {30000, 1001};
-  info.constant_frame_rate = true;
+  const StreamInfo info = test::ntsc_video_info(64, 48);
   for (const auto& [name, codec, lossless] :
        {std::tuple{"clip.mp4", "h264", false}, std::tuple{"clip.mkv", "ffv1", true}}) {
     SCOPED_TRACE(name);

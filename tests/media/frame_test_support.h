@@ -84,6 +84,17 @@ inline Image quadrant_frame(int width, int height, int phase) {
   return image;
 }
 
+// A constant-rate 30000/1001 (NTSC) video stream of `width` x `height`, timed in frames.
+inline StreamInfo ntsc_video_info(int width, int height) {
+  StreamInfo info;
+  info.width = width;
+  info.height = height;
+  info.time_base = {1001, 30000};
+  info.frame_rate = {30000, 1001};
+  info.constant_frame_rate = true;
+  return info;
+}
+
 // Writes `pictures`, picture i lasting durations[i] ticks and starting where the one before ended, then finishes.
 inline void write_in_sequence(FrameWriter& writer, const std::vector<Image>& pictures,
                               const std::vector<int64_t>& durations) {
