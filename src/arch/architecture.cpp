@@ -83,7 +83,13 @@ void Model::to(torch::Device device, torch::Dtype dtype) {
   const bool supported = (dtype != torch::kFloat16 || info.supports_half) &&
                          (dtype != torch::kBFloat16 || info.supports_bfloat16);
   if (!supported) throw Error("dtype: " + info.architecture_id + " does not support " + dtype_name(dtype));
-  network->to(device, dtype);
+  // As PyTorch's Module.to(dtype): only floating-point tensors change dtype (index buffers stay integers).
+  network->to(device);
+  torch::NoGradGuard no_grad;
+  for (torch::Tensor tensor : network->parameters())
+    if (tensor.is_floating_point()) tensor.set_data(tensor.to(dtype));
+  for (torch::Tensor tensor : network->buffers())
+    if (tensor.is_floating_point()) tensor.set_data(tensor.to(dtype));
   network->eval();
 }
 

@@ -37,6 +37,9 @@ const char* to_string(Purpose purpose);  // "SR" | "FaceSR" | "Inpainting" | "Re
 class Network : public torch::nn::Module {
  public:
   virtual torch::Tensor forward(torch::Tensor x) = 0;
+  // Networks that draw random numbers in forward (AuraSR) use `draws`, in call order, instead of fresh ones, so
+  // that a reference run can be reproduced; the others draw nothing and ignore them.
+  virtual void replay_random_draws(std::vector<torch::Tensor> draws) {}
 };
 
 // What spandrel's ModelDescriptor reports, plus the hyper-parameters detection recovered.
@@ -80,6 +83,9 @@ struct Architecture {
   const char* id;
   bool (*detect)(const StateDict& state);
   Model (*load)(const StateDict& state);
+  // What --image-processor-help and the README list: the scales and image channel counts detection accepts.
+  const char* scales = "";
+  const char* channels = "";
 };
 
 // Every architecture, in spandrel's registry order (first match wins where key sets overlap).

@@ -65,6 +65,22 @@ torch::nn::Sequential pixel_shuffle_block(int64_t in_channels, int64_t out_chann
                                torch::nn::PixelShuffle(scale));
 }
 
+torch::nn::Sequential power_of_two_or_three_upsampler(int64_t scale, int64_t features) {
+  torch::nn::Sequential upsampler;
+  if (scale == 3) {
+    upsampler->push_back(same_conv(features, 9 * features, 3));
+    upsampler->push_back(torch::nn::PixelShuffle(3));
+    return upsampler;
+  }
+  if (scale < 2 || (scale & (scale - 1)) != 0)
+    throw Error("scale " + std::to_string(scale) + " is not supported: supported scales are 2^n and 3");
+  for (int64_t remaining = scale; remaining > 1; remaining /= 2) {
+    upsampler->push_back(same_conv(features, 4 * features, 3));
+    upsampler->push_back(torch::nn::PixelShuffle(2));
+  }
+  return upsampler;
+}
+
 torch::Tensor pad_to_multiple(const torch::Tensor& x, int64_t multiple, F::PadFuncOptions::mode_t mode) {
   const int64_t pad_height = (multiple - x.size(-2) % multiple) % multiple;
   const int64_t pad_width = (multiple - x.size(-1) % multiple) % multiple;
@@ -76,6 +92,158 @@ torch::Tensor upscale_nearest(const torch::Tensor& x, int64_t scale) {
   const auto factor = static_cast<double>(scale);
   return F::interpolate(
       x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{factor, factor}).mode(torch::kNearest));
+}
+
+torch::nn::Sequential pixel_shuffle_block(int64_t in_channels, int64_t out_channels, int64_t scale,
+                                          int64_t kernel_size, bool bias) {
+  return torch::nn::Sequential(same_conv(in_channels, out_channels * scale * scale, kernel_size, bias),
+                               torch::nn::PixelShuffle(scale));
+}
+
+ChannelLayerNormImpl::ChannelLayerNormImpl(int64_t channels, double eps)
+    : eps_(eps),
+      weight_(register_parameter("weight", torch::ones({channels}))),
+      bias_(register_parameter("bias", torch::zeros({channels}))) {}
+
+torch::Tensor ChannelLayerNormImpl::forward(const torch::Tensor& x) {
+  const torch::Tensor centered = x - x.mean(1, /*keepdim=*/true);
+  const torch::Tensor variance = centered.pow(2).mean(1, /*keepdim=*/true);
+  return weight_.view({1, -1, 1, 1}) * (centered / torch::sqrt(variance + eps_)) + bias_.view({1, -1, 1, 1});
+}
+
+GatedFeedForwardImpl::GatedFeedForwardImpl(int64_t dim, int64_t hidden_features, bool bias)
+    : project_in_(register_module("project_in", same_conv(dim, hidden_features * 2, 1, bias))),
+      dwconv_(register_module("dwconv", torch::nn::Conv2d(torch::nn::Conv2dOptions(hidden_features * 2,
+                                                                                   hidden_features * 2, 3)
+                                                              .padding(1)
+                                                              .groups(hidden_features * 2)
+                                                              .bias(bias)))),
+      project_out_(register_module("project_out", same_conv(hidden_features, dim, 1, bias))) {}
+
+torch::Tensor GatedFeedForwardImpl::forward(const torch::Tensor& x) {
+  const std::vector<torch::Tensor> halves = dwconv_->forward(project_in_->forward(x)).chunk(2, 1);
+  return project_out_->forward(torch::gelu(halves[0]) * halves[1]);
+}
+
+std::pair<int, int> pixel_shuffle_parameters(const StateDict& state, const std::string& prefix,
+                                             int default_features) {
+  int scale = 1;
+  int features = default_features;
+  for (int index = 0; index < 10; index += 2) {
+    const std::string key = prefix + "." + std::to_string(index) + ".weight";
+    if (!state.contains(key)) break;
+    features = static_cast<int>(state.dim(key, 1));
+    scale *= static_cast<int>(integer_sqrt(state.dim(key, 0) / features));
+  }
+  return {scale, features};
+}
+
+ChannelAttentionImpl::ChannelAttentionImpl(int64_t channels, int64_t squeezed_channels)
+    : attention_(register_module(
+          "attention", torch::nn::Sequential(torch::nn::AdaptiveAvgPool2d(1), same_conv(channels, squeezed_channels, 1),
+                                             torch::nn::ReLU(), same_conv(squeezed_channels, channels, 1),
+                                             torch::nn::Sigmoid()))) {}
+
+torch::Tensor ChannelAttentionImpl::forward(const torch::Tensor& x) { return x * attention_->forward(x); }
+
+ChannelAttentionBlockImpl::ChannelAttentionBlockImpl(int64_t channels, int64_t compressed_channels,
+                                                     int64_t squeezed_channels)
+    : cab_(register_module("cab", torch::nn::Sequential(same_conv(channels, compressed_channels, 3), torch::nn::GELU(),
+                                                        same_conv(compressed_channels, channels, 3),
+                                                        ChannelAttention(channels, squeezed_channels)))) {}
+
+torch::Tensor ChannelAttentionBlockImpl::forward(const torch::Tensor& x) { return cab_->forward(x); }
+
+namespace {
+
+// nn.Sequential with a non-template forward, which AnyModule requires.
+class TensorSequentialImpl : public torch::nn::SequentialImpl {
+ public:
+  using SequentialImpl::SequentialImpl;
+  torch::Tensor forward(const torch::Tensor& x) { return SequentialImpl::forward(x); }
+};
+
+}  // namespace
+
+torch::nn::AnyModule residual_connection_conv(int64_t features, const std::string& resi_connection) {
+  if (resi_connection == "1conv") return torch::nn::AnyModule(same_conv(features, features, 3));
+  if (resi_connection == "3conv")
+    return torch::nn::AnyModule(std::make_shared<TensorSequentialImpl>(
+        same_conv(features, features / 4, 3), make_activation("leakyrelu", 0.2),
+        same_conv(features / 4, features / 4, 1), make_activation("leakyrelu", 0.2),
+        same_conv(features / 4, features, 3)));
+  throw Error("unknown resi_connection \"" + resi_connection + "\"");
+}
+
+int64_t integer_sqrt(int64_t value) {
+  auto root = static_cast<int64_t>(std::sqrt(static_cast<double>(value)));
+  while (root * root > value) --root;
+  while ((root + 1) * (root + 1) <= value) ++root;
+  return root;
+}
+
+const char* swin_size_tag(size_t residual_groups) {
+  if (residual_groups <= 4) return "small";
+  return residual_groups < 9 ? "medium" : "large";
+}
+
+ChannelAttentionLayerImpl::ChannelAttentionLayerImpl(int64_t channels, int64_t reduction)
+    : conv_du_(register_module("conv_du", torch::nn::Sequential(same_conv(channels, channels / reduction, 1),
+                                                                torch::nn::ReLU(),
+                                                                same_conv(channels / reduction, channels, 1),
+                                                                torch::nn::Sigmoid()))) {}
+
+torch::Tensor ChannelAttentionLayerImpl::forward(const torch::Tensor& x) {
+  return x * conv_du_->forward(torch::adaptive_avg_pool2d(x, {1, 1}));
+}
+
+torch::Tensor reflect_pad_to_multiple(const torch::Tensor& x, int64_t multiple) {
+  const int64_t pad_height = (multiple - x.size(-2) % multiple) % multiple;
+  const int64_t pad_width = (multiple - x.size(-1) % multiple) % multiple;
+  const int64_t reflect_height = std::min(pad_height, x.size(-2) - 1);
+  const int64_t reflect_width = std::min(pad_width, x.size(-1) - 1);
+  torch::Tensor padded = x;
+  if (reflect_height > 0 || reflect_width > 0)
+    padded = F::pad(padded, F::PadFuncOptions({0, reflect_width, 0, reflect_height}).mode(torch::kReflect));
+  if (pad_height > reflect_height || pad_width > reflect_width)
+    padded = F::pad(padded, F::PadFuncOptions({0, pad_width - reflect_width, 0, pad_height - reflect_height})
+                                .mode(torch::kReplicate));
+  return padded;
+}
+
+torch::nn::Sequential uni_upsample_layers(const std::string& method, int64_t scale, int64_t in_dim, int64_t out_dim,
+                                          int64_t mid_dim) {
+  const auto nearest = [](int64_t factor) {
+    const auto scale_factor = static_cast<double>(factor);
+    return torch::nn::Upsample(torch::nn::UpsampleOptions()
+                                   .scale_factor(std::vector<double>{scale_factor, scale_factor})
+                                   .mode(torch::kNearest));
+  };
+  torch::nn::Sequential layers;
+  if (scale == 1 || method == "conv") {
+    layers->push_back(same_conv(in_dim, out_dim, 3));
+  } else if (method == "pixelshuffledirect") {
+    layers->extend(*pixel_shuffle_block(in_dim, out_dim, scale));
+  } else if (method == "pixelshuffle") {
+    layers->push_back(same_conv(in_dim, mid_dim, 3));
+    layers->push_back(make_activation("leakyrelu", 0.01));
+    layers->extend(*power_of_two_or_three_upsampler(scale, mid_dim));
+    layers->push_back(same_conv(mid_dim, out_dim, 3));
+  } else if (method == "nearest+conv") {
+    if (scale != 3 && (scale & (scale - 1)) != 0)
+      throw Error("scale " + std::to_string(scale) + " is not supported: supported scales are 2^n and 3");
+    for (int64_t remaining = scale; remaining > 1; remaining /= (scale == 3 ? 3 : 2)) {
+      layers->push_back(same_conv(in_dim, in_dim, 3));
+      layers->push_back(nearest(scale == 3 ? 3 : 2));
+      layers->push_back(make_activation("leakyrelu", 0.2));
+    }
+    layers->push_back(same_conv(in_dim, in_dim, 3));
+    layers->push_back(make_activation("leakyrelu", 0.2));
+    layers->push_back(same_conv(in_dim, out_dim, 3));
+  } else {
+    throw Error("unknown upsampler \"" + method + "\"");
+  }
+  return layers;
 }
 
 }  // namespace uprez

@@ -45,11 +45,116 @@ torch::nn::AnyModule make_activation(const std::string& name, double negative_sl
 torch::nn::Sequential pixel_shuffle_block(int64_t in_channels, int64_t out_channels, int64_t scale,
                                           int64_t kernel_size = 3);
 
+// SwinIR's Upsample (used by most transformers): for scale 2^n, n times (conv features -> 4*features, 3x3;
+// PixelShuffle(2)); for scale 3, conv features -> 9*features then PixelShuffle(3). Weights "<name>.<2i>.*".
+// Throws Error for other scales.
+torch::nn::Sequential power_of_two_or_three_upsampler(int64_t scale, int64_t features);
+
 // spandrel's pad_to_multiple: pads right/bottom so that height and width are multiples of `multiple`.
 torch::Tensor pad_to_multiple(const torch::Tensor& x, int64_t multiple,
                               torch::nn::functional::PadFuncOptions::mode_t mode);
 
 // Nearest-neighbour upscaling by an integer factor, as F.interpolate(x, scale_factor=s, mode="nearest").
 torch::Tensor upscale_nearest(const torch::Tensor& x, int64_t scale);
+
+// pixel_shuffle_block whose conv has a bias only when `bias` is set (OmniSR's pixelshuffle_block(bias=...)).
+torch::nn::Sequential pixel_shuffle_block(int64_t in_channels, int64_t out_channels, int64_t scale,
+                                          int64_t kernel_size, bool bias);
+
+// LayerNorm over the channels of an NCHW tensor ("weight", "bias"; SAFMN's channels_first LayerNorm, OmniSR's
+// LayerNorm2d): per pixel (x - mean) / sqrt(biased variance + eps) * weight + bias.
+class ChannelLayerNormImpl : public torch::nn::Module {
+ public:
+  explicit ChannelLayerNormImpl(int64_t channels, double eps = 1e-6);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  double eps_;
+  torch::Tensor weight_;
+  torch::Tensor bias_;
+};
+TORCH_MODULE(ChannelLayerNorm);
+
+// Restormer's gated depthwise-conv feed-forward network (DITN's FeedForward, OmniSR's Gated_Conv_FeedForward):
+// 1x1 "project_in" (dim -> 2 * hidden), depthwise 3x3 "dwconv", GELU(first half) * second half, 1x1
+// "project_out" (hidden -> dim); every conv has a bias only when `bias` is set.
+class GatedFeedForwardImpl : public torch::nn::Module {
+ public:
+  GatedFeedForwardImpl(int64_t dim, int64_t hidden_features, bool bias);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::Conv2d project_in_{nullptr};
+  torch::nn::Conv2d dwconv_{nullptr};
+  torch::nn::Conv2d project_out_{nullptr};
+};
+TORCH_MODULE(GatedFeedForward);
+
+// spandrel's get_pixelshuffle_params for SwinIR-style Upsample stacks: (scale, features) from the convs
+// "<prefix>.0.weight", "<prefix>.2.weight", ... (up to 5); (1, default_features) when there are none.
+std::pair<int, int> pixel_shuffle_parameters(const StateDict& state, const std::string& prefix,
+                                             int default_features = 64);
+
+// RCAN's channel attention as HAT, DRCT and GRL name it: x * sigmoid(conv(relu(conv(avgpool(x))))), weights
+// "attention.1.*" (channels -> squeezed_channels, 1x1) and "attention.3.*" (back, 1x1).
+class ChannelAttentionImpl : public torch::nn::Module {
+ public:
+  ChannelAttentionImpl(int64_t channels, int64_t squeezed_channels);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::Sequential attention_{nullptr};
+};
+TORCH_MODULE(ChannelAttention);
+
+// HAT's and GRL's channel attention block (CAB) on NCHW: "cab" = Sequential(conv 3x3 channels ->
+// compressed_channels, GELU, conv 3x3 back, ChannelAttention(channels, squeezed_channels)).
+class ChannelAttentionBlockImpl : public torch::nn::Module {
+ public:
+  ChannelAttentionBlockImpl(int64_t channels, int64_t compressed_channels, int64_t squeezed_channels);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::Sequential cab_{nullptr};
+};
+TORCH_MODULE(ChannelAttentionBlock);
+
+// SwinIR's resi_connection conv before a residual add: "1conv" is one 3x3 conv (weights "<name>.*"); "3conv" is
+// Sequential(3x3 conv features -> features/4, LeakyReLU(0.2), 1x1 conv, LeakyReLU(0.2), 3x3 conv back to
+// features) (weights "<name>.0/2/4.*"). Throws Error for other names.
+torch::nn::AnyModule residual_connection_conv(int64_t features, const std::string& resi_connection);
+
+// Python's math.isqrt: the largest r with r * r <= value (value >= 0), as spandrel recovers scales from
+// pixel-shuffle channel counts.
+int64_t integer_sqrt(int64_t value);
+
+// The size tag spandrel gives SwinIR-style models (SwinIR, Swin2SR, SRFormer) by their number of residual
+// groups: "small" up to 4, "medium" below 9, else "large".
+const char* swin_size_tag(size_t residual_groups);
+
+// RCAN's channel attention layer (CALayer; MPRNet and MIRNet-v2 name theirs alike): x * sigmoid(conv(relu(conv(
+// avgpool(x))))), weights "conv_du.0.*" (channels -> channels / reduction, 1x1) and "conv_du.2.*" (back, 1x1).
+class ChannelAttentionLayerImpl : public torch::nn::Module {
+ public:
+  ChannelAttentionLayerImpl(int64_t channels, int64_t reduction);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::Sequential conv_du_{nullptr};
+};
+TORCH_MODULE(ChannelAttentionLayer);
+
+// pad_to_multiple in reflect mode that also works for inputs smaller than the padding: reflects up to size-1
+// pixels, then replicates the rest (as the descriptor pads); equal to pad_to_multiple(x, multiple, kReflect)
+// wherever that works.
+torch::Tensor reflect_pad_to_multiple(const torch::Tensor& x, int64_t multiple);
+
+// The layers of spandrel's UniUpsample (MoESR) and UniUpsampleV3 (FDAT) for the methods both have, by name:
+// "conv" (every method at scale 1): a 3x3 conv in_dim -> out_dim; "pixelshuffledirect": pixel_shuffle_block;
+// "pixelshuffle": 3x3 conv in_dim -> mid_dim, LeakyReLU(0.01), power_of_two_or_three_upsampler(scale, mid_dim),
+// 3x3 conv mid_dim -> out_dim; "nearest+conv": (3x3 conv, nearest x2, LeakyReLU(0.2)) per factor 2 (or once with
+// x3), 3x3 conv, LeakyReLU(0.2), 3x3 conv in_dim -> out_dim. Throws Error for other names and unsupported scales.
+torch::nn::Sequential uni_upsample_layers(const std::string& method, int64_t scale, int64_t in_dim, int64_t out_dim,
+                                          int64_t mid_dim);
 
 }  // namespace uprez

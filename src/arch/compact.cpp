@@ -71,6 +71,6 @@ torch::Tensor CompactNetwork::forward(torch::Tensor x) {
   return out.add_(upscale_nearest(x, upscale_));
 }
 
-const Architecture kCompactArchitecture = {"Compact", detect, load};
+const Architecture kCompactArchitecture = {"Compact", detect, load, "1-8", "1, 3, 4"};
 
 }  // namespace uprez

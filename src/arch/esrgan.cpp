@@ -304,6 +304,6 @@ torch::Tensor EsrganNetwork::forward(torch::Tensor x) {
   return out.slice(2, 0, height * output_scale).slice(3, 0, width * output_scale);
 }
 
-const Architecture kEsrganArchitecture = {"ESRGAN", detect, load};
+const Architecture kEsrganArchitecture = {"ESRGAN", detect, load, "1, 2, 3, 4, 8", "1, 3, 4"};
 
 }  // namespace uprez

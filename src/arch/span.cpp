@@ -172,6 +172,6 @@ torch::Tensor SpanNetwork::forward(torch::Tensor x) {
   return upsampler_->forward(merged);
 }
 
-const Architecture kSpanArchitecture = {"SPAN", detect, load};
+const Architecture kSpanArchitecture = {"SPAN", detect, load, "1-8", "1, 3"};
 
 }  // namespace uprez

@@ -232,6 +232,7 @@ std::string processor_help(const std::string& name) {
     else if (!a.optional) out << ", required";
     out << "\n            " << a.help << "\n";
   }
+  if (!spec.details.empty()) out << "\n" << spec.details;
   return out.str();
 }
 

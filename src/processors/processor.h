@@ -84,6 +84,8 @@ struct ProcessorSpec {
   // Common arguments this processor does not take (as dgenerate hides device and model-offload for
   // upscaler-ncnn).
   std::vector<std::string> hidden_common_arguments = {};
+  // Printed after the arguments by --image-processor-help NAME (e.g. the upscaler's architectures).
+  std::string details = {};
 };
 
 // Every processor, with the common arguments (device, pre-resize, output-file, output-overwrite,

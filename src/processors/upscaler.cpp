@@ -1,6 +1,7 @@
 #include "processors/upscaler.h"
 
 #include <numeric>
+#include <sstream>
 
 #include "arch/architecture.h"
 #include "builtin/builtin_model.h"
@@ -122,12 +123,22 @@ class UpscalerProcessor : public Processor {
   bool on_device_ = false;
 };
 
+// One line per architecture in detection order: its id, the scales and the image channel counts it takes.
+std::string architecture_list() {
+  std::ostringstream out;
+  out << "    architectures (detected from the weights):\n";
+  for (const Architecture& arch : architectures())
+    out << "        " << arch.id << ": scales " << arch.scales << "; channels " << arch.channels << "\n";
+  return out.str();
+}
+
 }  // namespace
 
 ProcessorSpec upscaler_processor_spec() {
-  return {
+  ProcessorSpec spec{
       "upscaler",
-      "Upscale with a PyTorch super-resolution model (ESRGAN, Compact, SPAN, ...; .pth/.pt/.ckpt/.safetensors), "
+      "Upscale with a PyTorch super-resolution model (ESRGAN, SwinIR, HAT, DAT, ...: every super-resolution "
+      "architecture of spandrel 0.4.2; .pth/.pt/.ckpt/.safetensors), "
       "architecture detected from the weights, tiled without seams.",
       {
           {"model", ArgumentType::Path, "",
@@ -145,6 +156,8 @@ ProcessorSpec upscaler_processor_spec() {
       },
       [](const ProcessorArguments& args) { return std::make_unique<UpscalerProcessor>(args); },
   };
+  spec.details = architecture_list();
+  return spec;
 }
 
 }  // namespace uprez

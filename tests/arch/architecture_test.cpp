@@ -237,7 +237,11 @@ TEST(LoadWeights, NamesTheKeyWithTheWrongShape) {
 TEST(Registry, ListsSpandrelOrder) {
   std::vector<std::string> ids;
   for (const Architecture& arch : architectures()) ids.push_back(arch.id);
-  EXPECT_EQ(ids, (std::vector<std::string>{"Compact", "SPAN", "ESRGAN"}));
+  EXPECT_EQ(ids, (std::vector<std::string>{
+                     "Compact", "SwiftSRGAN", "HAT",    "GRL",     "Swin2SR", "SwinIR",  "OmniSR",
+                     "RGT",     "DAT",        "CRAFT",  "DITN",    "MMRealSR", "SPAN",   "RealCUGAN",
+                     "SAFMN",   "DCTLSA",     "ATD",    "IPT",     "DRCT",    "ESRGAN",  "PLKSR",
+                     "SeemoRe", "MoSR",       "MoESR",  "RCAN",    "FDAT",    "AuraSR",  "SRFormer"}));
 }
 
 TEST(Registry, RejectsUnknownStateDictListingItsKeys) {

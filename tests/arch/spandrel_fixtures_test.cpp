@@ -1,6 +1,9 @@
-// The spandrel reference fixtures of the implemented architectures: detection and output, case by case.
+// The spandrel reference fixtures, architecture by architecture (every registered one): detection and output
+// case by case, and the same models on awkward input sizes (1 px, primes, a window plus one, wide and tall).
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -22,18 +25,36 @@ nlohmann::json read_json(const fs::path& path) {
   return nlohmann::json::parse(in);
 }
 
-void check_cases_of(const std::string& architecture) {
-  const fs::path root = spandrel_root();
-  const nlohmann::json index = read_json(root / "index.json");
-  int checked = 0;
-  for (const nlohmann::json& entry : index.at("cases")) {
-    if (entry.at("arch").get<std::string>() != architecture) continue;
-    SCOPED_TRACE(entry.at("path").get<std::string>());
-    const fs::path case_dir = root / entry.at("path").get<std::string>();
-    const nlohmann::json meta = read_json(case_dir / "meta.json");
-    const std::string model_file = (root / entry.at("model_file").get<std::string>()).string();
+// The index entries of `architecture`'s cases.
+std::vector<nlohmann::json> cases_of(const std::string& architecture) {
+  const nlohmann::json index = read_json(spandrel_root() / "index.json");
+  std::vector<nlohmann::json> cases;
+  for (const nlohmann::json& entry : index.at("cases"))
+    if (entry.at("arch").get<std::string>() == architecture) cases.push_back(entry);
+  return cases;
+}
 
-    const Model model = load_model(load_state_dict(model_file), model_file);
+Model load_case_model(const nlohmann::json& entry) {
+  const std::string model_file = (spandrel_root() / entry.at("model_file").get<std::string>()).string();
+  return load_model(load_state_dict(model_file), model_file);
+}
+
+class SpandrelFixtures : public testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    UPREZ_REQUIRE_PATH(spandrel_root() / "index.json");
+    cases_ = cases_of(GetParam());
+    ASSERT_FALSE(cases_.empty()) << "no " << GetParam() << " cases in " << spandrel_root();
+  }
+  std::vector<nlohmann::json> cases_;
+};
+
+TEST_P(SpandrelFixtures, DetectsAndReproducesEveryCase) {
+  for (const nlohmann::json& entry : cases_) {
+    SCOPED_TRACE(entry.at("path").get<std::string>());
+    const fs::path case_dir = spandrel_root() / entry.at("path").get<std::string>();
+    const nlohmann::json meta = read_json(case_dir / "meta.json");
+    const Model model = load_case_model(entry);
     EXPECT_EQ(model.info.architecture_id, meta.at("architecture"));
     EXPECT_EQ(model.info.scale, meta.at("scale"));
     EXPECT_EQ(model.info.input_channels, meta.at("input_channels"));
@@ -42,31 +63,44 @@ void check_cases_of(const std::string& architecture) {
     EXPECT_EQ(model.info.size_requirements.minimum, meta.at("size_requirements").at("minimum"));
     EXPECT_EQ(model.info.size_requirements.multiple_of, meta.at("size_requirements").at("multiple_of"));
 
+    std::vector<torch::Tensor> draws;  // the random numbers a stochastic network drew for the reference
+    for (const nlohmann::json& draw : meta.value("random_draws", nlohmann::json::array()))
+      draws.push_back(read_npy((case_dir / draw.at("file").get<std::string>()).string()));
+    if (!draws.empty()) model.network->replay_random_draws(std::move(draws));
     const torch::Tensor output = model(read_npy((case_dir / "input.npy").string()));
     const torch::Tensor expected = read_npy((case_dir / "output.npy").string());
     ASSERT_EQ(output.sizes(), expected.sizes());
     const torch::Tensor error = (output - expected).abs();
     EXPECT_LE(error.max().item<double>(), entry.at("tolerance_max_abs").get<double>());
     EXPECT_LE(error.mean().item<double>(), entry.at("tolerance_mean_abs").get<double>());
-    ++checked;
   }
-  EXPECT_GT(checked, 0) << "no " << architecture << " cases in " << root;
 }
 
-TEST(SpandrelFixtures, Esrgan) {
-  UPREZ_REQUIRE_PATH(spandrel_root() / "index.json");
-  check_cases_of("ESRGAN");
+TEST_P(SpandrelFixtures, RunsOnAwkwardSizes) {
+  // One pixel, primes, a 16-pixel window plus one, and shapes far from square.
+  const std::vector<std::pair<int64_t, int64_t>> sizes = {{1, 1}, {13, 17}, {17, 9}, {2, 37}, {33, 5}};
+  for (const nlohmann::json& entry : cases_) {
+    SCOPED_TRACE(entry.at("path").get<std::string>());
+    const Model model = load_case_model(entry);
+    for (const auto& [height, width] : sizes) {
+      SCOPED_TRACE(std::to_string(height) + "x" + std::to_string(width));
+      torch::manual_seed(3);
+      const torch::Tensor output = model(torch::rand({1, model.info.input_channels, height, width}));
+      EXPECT_EQ(output.sizes(), (std::vector<int64_t>{1, model.info.output_channels, height * model.info.scale,
+                                                       width * model.info.scale}));
+      EXPECT_TRUE(torch::isfinite(output).all().item<bool>());
+    }
+  }
 }
 
-TEST(SpandrelFixtures, Compact) {
-  UPREZ_REQUIRE_PATH(spandrel_root() / "index.json");
-  check_cases_of("Compact");
+std::vector<std::string> registered_ids() {
+  std::vector<std::string> ids;
+  for (const Architecture& arch : architectures()) ids.push_back(arch.id);
+  return ids;
 }
 
-TEST(SpandrelFixtures, Span) {
-  UPREZ_REQUIRE_PATH(spandrel_root() / "index.json");
-  check_cases_of("SPAN");
-}
+INSTANTIATE_TEST_SUITE_P(Registry, SpandrelFixtures, testing::ValuesIn(registered_ids()),
+                         [](const testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace
 }  // namespace uprez

@@ -49,3 +49,29 @@ TEST(GoldenCli, SpanCh28Untiled) {
   expect_golden("pytorch/span/4x_NTIRE2024_team38_SPAN_ch28_spandrel.pth", "golden/inputs/64x64.png",
                 "golden/generated/64x64/4x_NTIRE2024_team38_SPAN_ch28.png", ";tile=0");
 }
+
+TEST(GoldenCli, DitnRealX4) {
+  expect_golden("pytorch/ditn/DITN_Real_x4.pth", "golden/inputs/64x64.png",
+                "golden/spandrel-tests/64x64/DITN_Real_x4.png");
+}
+
+TEST(GoldenCli, DitnRealGanX4) {
+  expect_golden("pytorch/ditn/DITN_Real_GAN_x4.pth", "golden/inputs/32x32.png",
+                "golden/spandrel-tests/32x32/DITN_Real_GAN_x4.png");
+}
+
+TEST(GoldenCli, DctlsaX2) {
+  expect_golden("pytorch/dctlsa/X2.pt", "golden/inputs/64x64.png", "golden/spandrel-tests/64x64/2x_dctlsa.png");
+}
+
+TEST(GoldenCli, DctlsaX3) {
+  expect_golden("pytorch/dctlsa/X3.pt", "golden/inputs/32x32.png", "golden/generated/32x32/3x_dctlsa.png");
+}
+
+TEST(GoldenCli, DctlsaX4) {
+  expect_golden("pytorch/dctlsa/X4.pt", "golden/inputs/16x16.png", "golden/spandrel-tests/16x16/4x_dctlsa.png");
+}
+
+TEST(GoldenCli, CraftX4) {
+  expect_golden("pytorch/craft/team34_craft.pth", "golden/inputs/32x32.png", "golden/generated/32x32/team34_craft_x4.png");
+}

@@ -206,6 +206,10 @@ Outcome check_spandrel_case(const fs::path& root, const json& entry) {
 
   const torch::Tensor input = read_npy((case_dir / meta.value("input_file", "input.npy")).string());
   const torch::Tensor expected = read_npy((case_dir / meta.value("output_file", "output.npy")).string());
+  std::vector<torch::Tensor> draws;
+  for (const json& draw : meta.value("random_draws", json::array()))
+    draws.push_back(read_npy((case_dir / draw.at("file").get<std::string>()).string()));
+  if (!draws.empty()) model.network->replay_random_draws(std::move(draws));
   const torch::Tensor output = model(input).to(torch::kCPU, torch::kFloat32);
   if (!output.sizes().equals(expected.sizes())) {
     outcome.problems.push_back("output shape " + shape_string(output) + ", expected " + shape_string(expected));

@@ -1,0 +1,394 @@
+#include "arch/swin2sr.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <utility>
+
+#include "arch/common.h"
+#include "arch/transformer.h"
+#include "core/error.h"
+
+namespace uprez {
+
+namespace {
+
+namespace F = torch::nn::functional;
+
+constexpr int64_t kReconstructionFeatures = 64;  // Swin2SR's fixed num_feat
+constexpr int64_t kPositionBiasHidden = 512;     // hidden width of the continuous position bias MLP
+constexpr double kMaxLogitScale = 4.605170185988092;  // log(1 / 0.01)
+constexpr double kPositionBiasRange = 16.0;
+constexpr int64_t kAuxChannels = 3;  // conv_after_aux reads 3 channels whatever in_chans is
+
+bool detect(const StateDict& state) {
+  return state.has_all({"layers.0.residual_group.blocks.0.norm1.weight", "patch_embed.proj.weight",
+                        "conv_first.weight", "layers.0.residual_group.blocks.0.mlp.fc1.bias",
+                        "layers.0.residual_group.blocks.0.attn.relative_position_index"});
+}
+
+std::string detect_upsampler(const StateDict& state) {
+  if (state.contains("conv_bicubic.weight")) return "pixelshuffle_aux";
+  if (state.contains("conv_hr.weight")) return "nearest+conv";
+  if (state.contains("conv_after_body_hf.weight")) return "pixelshuffle_hf";
+  if (state.contains("conv_before_upsample.0.weight")) return "pixelshuffle";
+  if (state.contains("upsample.0.weight")) return "pixelshuffledirect";
+  return "";
+}
+
+Model load(const StateDict& state) {
+  Swin2SROptions options;
+  options.in_chans = static_cast<int>(state.dim("conv_first.weight", 1));
+  options.embed_dim = static_cast<int>(state.dim("conv_first.weight", 0));
+  options.patch_size = static_cast<int>(state.dim("patch_embed.proj.weight", 2));
+  options.ape = state.contains("absolute_pos_embed");
+  options.patch_norm = state.contains("patch_embed.norm.weight");
+  options.qkv_bias = state.contains("layers.0.residual_group.blocks.0.attn.q_bias");
+
+  const int num_layers = sequence_length(state, "layers");
+  options.depths.clear();
+  options.num_heads.clear();
+  for (int i = 0; i < num_layers; ++i) {
+    const std::string group = "layers." + std::to_string(i) + ".residual_group.blocks";
+    options.depths.push_back(sequence_length(state, group));
+    options.num_heads.push_back(static_cast<int>(state.dim(group + ".0.attn.logit_scale", 0)));
+  }
+  options.mlp_ratio =
+      static_cast<double>(state.dim("layers.0.residual_group.blocks.0.mlp.fc1.weight", 0)) / options.embed_dim;
+
+  if (state.contains("conv_after_body.0.weight"))
+    options.resi_connection = "3conv";
+  else if (state.contains("conv_after_body.weight"))
+    options.resi_connection = "1conv";
+  else
+    throw Error("Swin2SR: unknown residual connection type (no conv_after_body weights)");
+
+  options.upsampler = detect_upsampler(state);
+  if (options.upsampler.empty())
+    options.upscale = 1;
+  else if (options.upsampler == "nearest+conv")
+    options.upscale = 4;  // Swin2SR only supports x4 there
+  else if (options.upsampler == "pixelshuffledirect")
+    options.upscale =
+        static_cast<int>(std::sqrt(static_cast<double>(state.dim("upsample.0.weight", 0) / options.in_chans)));
+  else
+    options.upscale = pixel_shuffle_parameters(state, "upsample").first;
+
+  options.window_size = static_cast<int>(std::sqrt(
+      static_cast<double>(state.dim("layers.0.residual_group.blocks.0.attn.relative_position_index", 0))));
+  if (state.contains("layers.0.residual_group.blocks.1.attn_mask")) {
+    const int64_t windows = state.dim("layers.0.residual_group.blocks.1.attn_mask", 0);
+    const auto patches_resolution = static_cast<int>(
+        std::sqrt(static_cast<double>(windows * options.window_size * options.window_size)));
+    options.img_size = patches_resolution * options.patch_size;
+  } else if (options.ape) {
+    // absolute_pos_embed holds patches_resolution^2 positions. (spandrel means to read this but indexes the
+    // tensor instead of its shape, which raises.)
+    const auto patches_resolution =
+        static_cast<int>(std::sqrt(static_cast<double>(state.dim("absolute_pos_embed", 1))));
+    options.img_size = patches_resolution * options.patch_size;
+  } else {
+    // Only window_size <= patches_resolution is known: assume equality, as spandrel does.
+    options.img_size = options.patch_size * options.window_size;
+  }
+  // The JPEG models are the only ones with window size 7, and they work on 0..255.
+  options.img_range = options.window_size == 7 ? 255.0 : 1.0;
+
+  ModelInfo info;
+  info.architecture_id = info.architecture_name = "Swin2SR";
+  info.purpose = purpose_for_scale(options.upscale);
+  info.tags = {swinir_size_tag(options.depths.size()),
+               "s" + std::to_string(options.img_size) + "w" + std::to_string(options.window_size),
+               std::to_string(options.embed_dim) + "dim", options.resi_connection};
+  info.scale = options.upscale;
+  info.input_channels = info.output_channels = options.in_chans;
+  info.size_requirements = SizeRequirements(16);
+  info.supports_half = false;
+  info.supports_bfloat16 = true;
+  info.hyperparameters = {
+      {"img_size", options.img_size},
+      {"patch_size", options.patch_size},
+      {"in_chans", options.in_chans},
+      {"embed_dim", options.embed_dim},
+      {"depths", options.depths},
+      {"num_heads", options.num_heads},
+      {"window_size", options.window_size},
+      {"mlp_ratio", options.mlp_ratio},
+      {"qkv_bias", options.qkv_bias},
+      {"drop_rate", 0.0},
+      {"attn_drop_rate", 0.0},
+      {"drop_path_rate", 0.1},
+      {"norm_layer", "torch.nn.modules.normalization.LayerNorm"},
+      {"ape", options.ape},
+      {"patch_norm", options.patch_norm},
+      {"use_checkpoint", false},
+      {"upscale", options.upscale},
+      {"img_range", options.img_range},
+      {"upsampler", options.upsampler},
+      {"resi_connection", options.resi_connection},
+  };
+  return assemble_model(std::move(info), std::make_shared<Swin2SRNetwork>(options), state);
+}
+
+// SwinV2's log-spaced relative coordinates of a window: (1, 2w-1, 2w-1, 2), each offset d mapped to
+// sign(d) * log2(1 + 8|d| / (w-1)) / 3.
+torch::Tensor relative_coordinates_table(int64_t window) {
+  const torch::Tensor offsets = torch::arange(-(window - 1), window, torch::kFloat32) / (window - 1) * 8;
+  const torch::Tensor grid = torch::stack(torch::meshgrid({offsets, offsets}, "ij"), -1).unsqueeze(0);
+  return torch::sign(grid) * torch::log2(grid.abs() + 1.0) / std::log2(8.0);
+}
+
+torch::nn::LayerNorm layer_norm(int64_t dim) { return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})); }
+
+}  // namespace
+
+// SwinV2's window attention: cosine similarity of q and k scaled per head by exp(min(logit_scale, log 100)),
+// plus 16 * sigmoid of a relative position bias that "cpb_mlp" computes from "relative_coords_table".
+class Swin2SRWindowAttention : public torch::nn::Module {
+ public:
+  Swin2SRWindowAttention(int64_t dim, int64_t window, int64_t num_heads, bool qkv_bias)
+      : window_(window), num_heads_(num_heads) {
+    logit_scale_ = register_parameter("logit_scale", torch::full({num_heads, 1, 1}, std::log(10.0)));
+    cpb_mlp_ = register_module(
+        "cpb_mlp", torch::nn::Sequential(torch::nn::Linear(2, kPositionBiasHidden), torch::nn::ReLU(),
+                                         torch::nn::Linear(torch::nn::LinearOptions(kPositionBiasHidden, num_heads)
+                                                               .bias(false))));
+    relative_coords_table_ = register_buffer("relative_coords_table", relative_coordinates_table(window));
+    // Loaded, not read: Module::to(dtype) would turn the stored int64 index into floats.
+    register_buffer("relative_position_index", relative_position_index(window));
+    qkv_ = register_module("qkv", torch::nn::Linear(torch::nn::LinearOptions(dim, dim * 3).bias(false)));
+    if (qkv_bias) {
+      q_bias_ = register_parameter("q_bias", torch::zeros({dim}));
+      v_bias_ = register_parameter("v_bias", torch::zeros({dim}));
+    }
+    proj_ = register_module("proj", torch::nn::Linear(dim, dim));
+  }
+
+  // x: (nW * B, window^2, dim); mask: (nW, window^2, window^2) or undefined.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask) {
+    const int64_t windows = x.size(0), tokens = x.size(1), channels = x.size(2);
+    const torch::Tensor bias =
+        q_bias_.defined() ? torch::cat({q_bias_, torch::zeros_like(v_bias_), v_bias_}) : torch::Tensor();
+    const torch::Tensor qkv =
+        F::linear(x, qkv_->weight, bias).reshape({windows, tokens, 3, num_heads_, -1}).permute({2, 0, 3, 1, 4});
+    const auto unit = F::NormalizeFuncOptions().dim(-1);
+    torch::Tensor logits = torch::matmul(F::normalize(qkv[0], unit), F::normalize(qkv[1], unit).transpose(-2, -1)) *
+                           logit_scale_.clamp_max(kMaxLogitScale).exp();
+    const int64_t area = window_ * window_;
+    const torch::Tensor position_bias = cpb_mlp_->forward(relative_coords_table_)
+                                            .view({-1, num_heads_})
+                                            .index_select(0, relative_position_index(window_).to(x.device()).view(-1))
+                                            .view({area, area, -1})
+                                            .permute({2, 0, 1});
+    logits = logits + kPositionBiasRange * torch::sigmoid(position_bias).unsqueeze(0);
+    if (mask.defined()) logits = add_window_mask(logits, mask);
+    const torch::Tensor attended = torch::matmul(logits.softmax(-1), qkv[2]);
+    return proj_->forward(attended.transpose(1, 2).reshape({windows, tokens, channels}));
+  }
+
+ private:
+  int64_t window_;
+  int64_t num_heads_;
+  torch::Tensor logit_scale_;
+  torch::nn::Sequential cpb_mlp_{nullptr};
+  torch::Tensor relative_coords_table_;
+  torch::nn::Linear qkv_{nullptr};
+  torch::Tensor q_bias_;
+  torch::Tensor v_bias_;
+  torch::nn::Linear proj_{nullptr};
+};
+
+// SwinV2 transformer block (post-norm): x + norm1(W-MSA(x)), then x + norm2(mlp(x)); for shifted blocks the
+// "attn_mask" buffer for the training resolution (loaded, not used: forward computes the mask for the actual
+// size). As in Python, a training resolution <= window turns the shift off and shrinks the window to it.
+class Swin2SRBlock : public torch::nn::Module {
+ public:
+  Swin2SRBlock(const Swin2SROptions& options, int64_t num_heads, int64_t shift) {
+    const int64_t dim = options.embed_dim;
+    const int64_t resolution = options.img_size / options.patch_size;
+    window_ = std::min<int64_t>(resolution, options.window_size);
+    shift_ = resolution <= options.window_size ? 0 : shift;
+    attn_ = register_module("attn",
+                            std::make_shared<Swin2SRWindowAttention>(dim, window_, num_heads, options.qkv_bias));
+    norm1_ = register_module("norm1", layer_norm(dim));
+    mlp_ = register_module("mlp", Mlp(dim, static_cast<int64_t>(dim * options.mlp_ratio), dim));
+    norm2_ = register_module("norm2", layer_norm(dim));
+    if (shift_ > 0) register_buffer("attn_mask", shifted_window_mask(resolution, resolution, window_, shift_));
+  }
+
+  // x: (B, height * width, dim) tokens; height and width multiples of the window.
+  torch::Tensor forward(const torch::Tensor& x, int64_t height, int64_t width) {
+    const torch::Tensor mask =
+        shift_ > 0 ? shifted_window_mask(height, width, window_, shift_).to(x.options()) : torch::Tensor();
+    const torch::Tensor attended = apply_in_shifted_windows(
+        x.view({x.size(0), height, width, x.size(2)}),
+        [&](const torch::Tensor& windows) { return attn_->forward(windows, mask); }, window_, shift_);
+    const torch::Tensor mixed = x + norm1_->forward(attended);
+    return mixed + norm2_->forward(mlp_->forward(mixed));
+  }
+
+ private:
+  int64_t window_;
+  int64_t shift_;
+  std::shared_ptr<Swin2SRWindowAttention> attn_;
+  torch::nn::LayerNorm norm1_{nullptr};
+  Mlp mlp_{nullptr};
+  torch::nn::LayerNorm norm2_{nullptr};
+};
+
+// BasicLayer: the RSTB's sequence of SwinV2 blocks "blocks", unshifted and shifted by half a window in turn.
+class Swin2SRLayer : public torch::nn::Module {
+ public:
+  Swin2SRLayer(const Swin2SROptions& options, int64_t depth, int64_t num_heads) {
+    auto blocks = register_module("blocks", torch::nn::ModuleList());
+    for (int64_t i = 0; i < depth; ++i) {
+      blocks_.push_back(
+          std::make_shared<Swin2SRBlock>(options, num_heads, i % 2 == 0 ? 0 : options.window_size / 2));
+      blocks->push_back(blocks_.back());
+    }
+  }
+
+  torch::Tensor forward(torch::Tensor x, int64_t height, int64_t width) {
+    for (const auto& block : blocks_) x = block->forward(x, height, width);
+    return x;
+  }
+
+ private:
+  std::vector<std::shared_ptr<Swin2SRBlock>> blocks_;
+};
+
+// Swin2SR's PatchEmbed: a patch_size-strided conv "proj" (dim -> dim), image_to_tokens, then LayerNorm "norm"
+// when `norm` is set.
+class Swin2SRPatchEmbed : public torch::nn::Module {
+ public:
+  Swin2SRPatchEmbed(int64_t dim, int64_t patch_size, bool norm)
+      : proj_(register_module(
+            "proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(dim, dim, patch_size).stride(patch_size)))) {
+    if (norm) norm_ = register_module("norm", layer_norm(dim));
+  }
+
+  torch::Tensor forward(const torch::Tensor& x) {
+    const torch::Tensor tokens = image_to_tokens(proj_->forward(x));
+    return norm_ ? norm_->forward(tokens) : tokens;
+  }
+
+ private:
+  torch::nn::Conv2d proj_;
+  torch::nn::LayerNorm norm_{nullptr};
+};
+
+// Residual Swin transformer block (RSTB): the "residual_group" of SwinV2 blocks, the resi_connection "conv" on
+// the image, the "patch_embed" projection back to tokens, plus the input tokens.
+class Swin2SRResidualBlock : public torch::nn::Module {
+ public:
+  Swin2SRResidualBlock(const Swin2SROptions& options, int64_t depth, int64_t num_heads)
+      : residual_group_(register_module("residual_group", std::make_shared<Swin2SRLayer>(options, depth, num_heads))),
+        conv_(residual_connection_conv(options.embed_dim, options.resi_connection)),
+        patch_embed_(register_module("patch_embed", std::make_shared<Swin2SRPatchEmbed>(
+                                                        options.embed_dim, options.patch_size, /*norm=*/false))) {
+    register_module("conv", conv_.ptr());
+  }
+
+  torch::Tensor forward(const torch::Tensor& x, int64_t height, int64_t width) {
+    const torch::Tensor grouped = tokens_to_image(residual_group_->forward(x, height, width), height, width);
+    return patch_embed_->forward(conv_.forward(grouped)) + x;
+  }
+
+ private:
+  std::shared_ptr<Swin2SRLayer> residual_group_;
+  torch::nn::AnyModule conv_;
+  std::shared_ptr<Swin2SRPatchEmbed> patch_embed_;
+};
+
+Swin2SRNetwork::Swin2SRNetwork(const Swin2SROptions& options)
+    : options_(options),
+      mean_(swinir_mean(options.in_chans)) {
+  const int64_t dim = options.embed_dim, features = kReconstructionFeatures, channels = options.in_chans;
+  conv_first_ = register_module("conv_first", same_conv(channels, dim, 3));
+  patch_embed_ = register_module("patch_embed",
+                                 std::make_shared<Swin2SRPatchEmbed>(dim, options.patch_size, options.patch_norm));
+  if (options.ape) {
+    const int64_t patches_resolution = options.img_size / options.patch_size;
+    absolute_pos_embed_ =
+        register_parameter("absolute_pos_embed", torch::zeros({1, patches_resolution * patches_resolution, dim}));
+  }
+  auto layers = register_module("layers", torch::nn::ModuleList());
+  for (size_t i = 0; i < options.depths.size(); ++i) {
+    layers_.push_back(std::make_shared<Swin2SRResidualBlock>(options, options.depths[i], options.num_heads[i]));
+    layers->push_back(layers_.back());
+  }
+  norm_ = register_module("norm", layer_norm(dim));
+  conv_after_body_ = residual_connection_conv(dim, options.resi_connection);
+  register_module("conv_after_body", conv_after_body_.ptr());
+
+  if (options.upsampler == "pixelshuffle_aux") {
+    conv_bicubic_ = register_module("conv_bicubic", same_conv(channels, features, 3));
+    conv_before_upsample_ = register_module(
+        "conv_before_upsample", torch::nn::Sequential(same_conv(dim, features, 3), torch::nn::LeakyReLU()));
+    conv_aux_ = register_module("conv_aux", same_conv(features, channels, 3));
+    conv_after_aux_ = register_module(
+        "conv_after_aux", torch::nn::Sequential(same_conv(kAuxChannels, features, 3), torch::nn::LeakyReLU()));
+    upsample_ = register_module("upsample", power_of_two_or_three_upsampler(options.upscale, features));
+    conv_last_ = register_module("conv_last", same_conv(features, channels, 3));
+    return;
+  }
+  const bool high_frequency = options.upsampler == "pixelshuffle_hf";
+  reconstruction_ = std::make_unique<SwinIRReconstruction>(*this, high_frequency ? "pixelshuffle" : options.upsampler,
+                                                           dim, channels, options.upscale);
+  if (high_frequency) {
+    // The high-frequency branch only feeds pixelshuffle_hf's other outputs: loaded, never run.
+    auto layers_hf = register_module("layers_hf", torch::nn::ModuleList());
+    for (size_t i = 0; i < options.depths.size(); ++i)
+      layers_hf->push_back(std::make_shared<Swin2SRResidualBlock>(options, options.depths[i], options.num_heads[i]));
+    register_module("conv_first_hf",
+                    torch::nn::Sequential(same_conv(features, dim, 3), torch::nn::LeakyReLU()));
+    register_module("conv_after_body_hf", same_conv(dim, dim, 3));
+    register_module("conv_before_upsample_hf",
+                    torch::nn::Sequential(same_conv(dim, features, 3), torch::nn::LeakyReLU()));
+    register_module("upsample_hf", power_of_two_or_three_upsampler(options.upscale, features));
+    register_module("conv_last_hf", same_conv(features, channels, 3));
+  }
+}
+
+torch::Tensor Swin2SRNetwork::forward_features(const torch::Tensor& x) {
+  const int64_t height = x.size(2), width = x.size(3);
+  torch::Tensor tokens = patch_embed_->forward(x);
+  if (absolute_pos_embed_.defined()) {
+    if (tokens.size(1) != absolute_pos_embed_.size(1))
+      throw Error("this Swin2SR model has an absolute position embedding for " + std::to_string(options_.img_size) +
+                  "x" + std::to_string(options_.img_size) + " inputs only (after padding to the window size)");
+    tokens = tokens + absolute_pos_embed_;
+  }
+  for (const auto& layer : layers_) tokens = layer->forward(tokens, height, width);
+  return tokens_to_image(norm_->forward(tokens), height, width);
+}
+
+torch::Tensor Swin2SRNetwork::reconstruct_with_bicubic(const torch::Tensor& features, const torch::Tensor& input,
+                                                       int64_t height, int64_t width) {
+  const int64_t out_height = height * options_.upscale, out_width = width * options_.upscale;
+  // The padded input resampled to the unpadded output size, as Swin2SR does.
+  const torch::Tensor bicubic = conv_bicubic_->forward(
+      F::interpolate(input, F::InterpolateFuncOptions()
+                                .size(std::vector<int64_t>{out_height, out_width})
+                                .mode(torch::kBicubic)
+                                .align_corners(false)));
+  const torch::Tensor aux = conv_aux_->forward(conv_before_upsample_->forward(features));
+  const torch::Tensor upsampled =
+      upsample_->forward(conv_after_aux_->forward(aux)).slice(2, 0, out_height).slice(3, 0, out_width);
+  return conv_last_->forward(upsampled + bicubic);
+}
+
+torch::Tensor Swin2SRNetwork::forward(torch::Tensor x) {
+  const int64_t height = x.size(2), width = x.size(3);
+  const torch::Tensor mean = mean_.to(x.options());
+  x = (pad_to_multiple(x, options_.window_size, torch::kReflect) - mean) * options_.img_range;
+  const torch::Tensor shallow = conv_first_->forward(x);
+  const torch::Tensor features = conv_after_body_.forward(forward_features(shallow)) + shallow;
+  x = reconstruction_ ? reconstruction_->forward(features, x) : reconstruct_with_bicubic(features, x, height, width);
+  x = x / options_.img_range + mean;
+  return x.slice(2, 0, height * options_.upscale).slice(3, 0, width * options_.upscale);
+}
+
+const Architecture kSwin2SRArchitecture = {"Swin2SR", detect, load, "1, 2^n, 3 (pixelshuffledirect: any)", "any"};
+
+}  // namespace uprez
