@@ -23,7 +23,7 @@ CONFIGS = {
         resi_connection="3conv", split_size=[8, 32], upsampler="pixelshuffledirect")),
     "omnisr": ("spandrel.architectures.OmniSR.__arch.OmniSR", "OmniSR", dict(
         num_in_ch=3, num_out_ch=3, num_feat=64, window_size=8, res_num=5, up_scale=4, bias=True, block_num=1,
-        pe=True, ffn_bias=True)),
+        pe=True)),
     "realplksr": ("spandrel.architectures.PLKSR.__arch.RealPLKSR", "RealPLKSR", dict(
         dim=64, n_blocks=28, upscaling_factor=4, kernel_size=17, split_ratio=0.25, use_ea=True, norm_groups=4)),
 }
