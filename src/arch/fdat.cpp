@@ -63,20 +63,6 @@ torch::nn::ConvTranspose2d transposed_conv(int64_t in_channels, int64_t out_chan
 
 bool is_power_of_two(int64_t value) { return (value & (value - 1)) == 0; }
 
-// FDAT's check_img_size: reflect-pads right/bottom to a multiple of `multiple`. Where the image is too small to
-// reflect that far (spandrel raises there), the rest is replicated, so that every input size runs.
-torch::Tensor pad_to_multiple_reflecting(const torch::Tensor& x, int64_t multiple) {
-  const int64_t pad_height = (multiple - x.size(2) % multiple) % multiple;
-  const int64_t pad_width = (multiple - x.size(3) % multiple) % multiple;
-  const int64_t reflect_height = std::min(pad_height, x.size(2) - 1);
-  const int64_t reflect_width = std::min(pad_width, x.size(3) - 1);
-  const torch::Tensor reflected =
-      F::pad(x, F::PadFuncOptions({0, reflect_width, 0, reflect_height}).mode(torch::kReflect));
-  return F::pad(
-      reflected,
-      F::PadFuncOptions({0, pad_width - reflect_width, 0, pad_height - reflect_height}).mode(torch::kReplicate));
-}
-
 // FastSpatialWindowAttention: multi-head self-attention inside non-overlapping windows (the token map is
 // zero-padded at the right/bottom to whole windows) with a learned per-head bias "bias" (heads, N, N).
 class FdatSpatialWindowAttention : public torch::nn::Module {
@@ -385,34 +371,9 @@ torch::nn::Sequential make_upsampler(FdatUpsampler method, int64_t scale, int64_
     return Error("FDAT: scale " + std::to_string(scale) + " is not supported by the " + to_string(method) +
                  " upsampler");
   };
-  if (scale == 1 || method == FdatUpsampler::Conv) {
-    m->push_back(conv(in_dim, out_dim, 3));
-  } else if (method == FdatUpsampler::PixelShuffleDirect) {
-    m->extend(*pixel_shuffle_block(in_dim, out_dim, scale));
-  } else if (method == FdatUpsampler::PixelShuffle) {
-    m->push_back(conv(in_dim, mid_dim, 3));
-    m->push_back(torch::nn::LeakyReLU());
-    m->extend(*power_of_two_or_three_upsampler(scale, mid_dim));
-    m->push_back(conv(mid_dim, out_dim, 3));
-  } else if (method == FdatUpsampler::NearestConv) {
-    if (is_power_of_two(scale)) {
-      for (int64_t remaining = scale; remaining > 1; remaining /= 2) {
-        m->push_back(conv(in_dim, in_dim, 3));
-        m->push_back(nearest_upsample(2));
-        m->push_back(leaky_relu(0.2));
-      }
-      m->push_back(conv(in_dim, in_dim, 3));
-      m->push_back(leaky_relu(0.2));
-    } else if (scale == 3) {
-      m->push_back(conv(in_dim, in_dim, 3));
-      m->push_back(nearest_upsample(3));
-      m->push_back(leaky_relu(0.2));
-      m->push_back(conv(in_dim, in_dim, 3));
-      m->push_back(leaky_relu(0.2));
-    } else {
-      throw unsupported();
-    }
-    m->push_back(conv(in_dim, out_dim, 3));
+  if (scale == 1 || method == FdatUpsampler::Conv || method == FdatUpsampler::PixelShuffleDirect ||
+      method == FdatUpsampler::PixelShuffle || method == FdatUpsampler::NearestConv) {
+    m->extend(*uni_upsample_layers(to_string(method), scale, in_dim, out_dim, mid_dim));
   } else if (method == FdatUpsampler::DySample) {
     if (mid_dim != in_dim) {
       m->push_back(conv(in_dim, mid_dim, 3));
@@ -488,7 +449,7 @@ torch::Tensor FdatNetwork::forward(torch::Tensor x) {
   const int64_t height = x.size(2), width = x.size(3);
   torch::Tensor shallow;
   if (unshuffled_conv_first_) {
-    shallow = unshuffled_conv_first_->forward(pad_to_multiple_reflecting(x, unshuffle_));
+    shallow = unshuffled_conv_first_->forward(reflect_pad_to_multiple(x, unshuffle_));
   } else {
     shallow = conv_first_->forward(x);
   }

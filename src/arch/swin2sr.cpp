@@ -97,7 +97,7 @@ Model load(const StateDict& state) {
   ModelInfo info;
   info.architecture_id = info.architecture_name = "Swin2SR";
   info.purpose = purpose_for_scale(options.upscale);
-  info.tags = {swinir_size_tag(options.depths.size()),
+  info.tags = {swin_size_tag(options.depths.size()),
                "s" + std::to_string(options.img_size) + "w" + std::to_string(options.window_size),
                std::to_string(options.embed_dim) + "dim", options.resi_connection};
   info.scale = options.upscale;

@@ -81,7 +81,7 @@ Model load(const StateDict& file_state) {
   info.architecture_id = info.architecture_name = "SwinIR";
   const int scale = options.upscale / options.start_unshuffle;
   info.purpose = purpose_for_scale(scale);
-  info.tags = {swinir_size_tag(options.depths.size()),
+  info.tags = {swin_size_tag(options.depths.size()),
                "s" + std::to_string(options.img_size) + "w" + std::to_string(options.window_size),
                std::to_string(num_feat) + "nf",
                std::to_string(options.embed_dim) + "dim",
@@ -122,11 +122,6 @@ Model load(const StateDict& file_state) {
 }
 
 }  // namespace
-
-std::string swinir_size_tag(size_t layers) {
-  if (layers <= 4) return "small";
-  return layers < 9 ? "medium" : "large";
-}
 
 torch::Tensor swinir_mean(int in_chans) {
   return in_chans == 3 ? torch::tensor({0.4488, 0.4371, 0.4040}, torch::kFloat32).view({1, 3, 1, 1})
