@@ -182,6 +182,11 @@ int64_t integer_sqrt(int64_t value) {
   return root;
 }
 
+torch::Tensor div2k_mean(int64_t channels) {
+  return channels == 3 ? torch::tensor({0.4488, 0.4371, 0.4040}, torch::kFloat32).view({1, 3, 1, 1})
+                       : torch::zeros({1, 1, 1, 1});
+}
+
 const char* swin_size_tag(size_t residual_groups) {
   if (residual_groups <= 4) return "small";
   return residual_groups < 9 ? "medium" : "large";

@@ -124,6 +124,10 @@ TORCH_MODULE(ChannelAttentionBlock);
 // features) (weights "<name>.0/2/4.*"). Throws Error for other names.
 torch::nn::AnyModule residual_connection_conv(int64_t features, const std::string& resi_connection);
 
+// The DIV2K RGB mean (0.4488, 0.4371, 0.4040) that most SR networks subtract before their body and add back at
+// the end, as a (1, 3, 1, 1) tensor for 3 channels; zeros (1, 1, 1, 1) for any other channel count.
+torch::Tensor div2k_mean(int64_t channels);
+
 // Python's math.isqrt: the largest r with r * r <= value (value >= 0), as spandrel recovers scales from
 // pixel-shuffle channel counts.
 int64_t integer_sqrt(int64_t value);

@@ -15,7 +15,6 @@ namespace uprez {
 
 namespace {
 
-const std::vector<double> kRgbMean = {0.4488, 0.4371, 0.4040};
 constexpr double kFusionExpansion = 2.66;  // HFB's ffn_expansion_factor
 constexpr double kLayerNormEps = 1e-5;
 
@@ -357,8 +356,7 @@ class CraftResidualGroup : public torch::nn::Module {
 
 CraftNetwork::CraftNetwork(const CraftOptions& options)
     : options_(options),
-      mean_(options.in_chans == 3 ? torch::tensor(kRgbMean, torch::kFloat32).view({1, 3, 1, 1})
-                                  : torch::zeros({1, 1, 1, 1})) {
+      mean_(div2k_mean(options.in_chans)) {
   const int64_t dim = options.embed_dim;
   const int64_t s0 = options.split_size_0, s1 = options.split_size_1;
   relative_position_index_h_ = register_buffer("relative_position_index_h", relative_position_index(s0, s1));

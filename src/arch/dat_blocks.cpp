@@ -11,7 +11,6 @@ namespace uprez {
 namespace {
 
 constexpr int64_t kReconstructionFeatures = 64;  // num_feat of the pixelshuffle reconstruction (fixed)
-const std::vector<double> kRgbMean = {0.4488, 0.4371, 0.4040};
 
 // nn.Linear that also accepts zero input features (LibTorch's default initialisation divides by fan_in): built
 // with one input feature, then resized; the weights come from the state dict.
@@ -179,7 +178,7 @@ ResidualGroupNetwork::ResidualGroupNetwork(int64_t channels, int64_t embed_dim, 
     : embed_dim_(embed_dim),
       resi_connection_(resi_connection),
       img_range_(img_range),
-      mean_(channels == 3 ? torch::tensor(kRgbMean, torch::kFloat32).view({1, 3, 1, 1}) : torch::zeros({1, 1, 1, 1})),
+      mean_(div2k_mean(channels)),
       conv_after_body_(residual_connection_conv(embed_dim, resi_connection)) {
   conv_first_ = register_module("conv_first", same_conv(channels, embed_dim, 3));
   before_RG_ = register_module(

@@ -132,10 +132,10 @@ class ResidualDenseGroup : public torch::nn::Module {
     }
   }
 
-  torch::Tensor forward(const torch::Tensor& x, int64_t height, int64_t width) {
+  torch::Tensor forward(const torch::Tensor& x, int64_t height, int64_t width, const torch::Tensor& shifted_mask) {
     std::vector<torch::Tensor> features = {x};
     for (size_t k = 0; k < swin_.size(); ++k) {
-      const torch::Tensor attended = swin_[k]->forward(torch::cat(features, -1), height, width);
+      const torch::Tensor attended = swin_[k]->forward(torch::cat(features, -1), height, width, shifted_mask);
       torch::Tensor adjusted = adjust_[k]->forward(tokens_to_image(attended, height, width));
       if (k + 1 < swin_.size()) adjusted = torch::leaky_relu(adjusted, kDenseSlope);
       features.push_back(image_to_tokens(adjusted));
@@ -150,8 +150,7 @@ class ResidualDenseGroup : public torch::nn::Module {
 
 DrctNetwork::DrctNetwork(const DrctOptions& options) : options_(options) {
   const int64_t dim = options.embed_dim;
-  mean_ = options.in_chans == 3 ? torch::tensor({0.4488, 0.4371, 0.4040}, torch::kFloat32).view({1, 3, 1, 1})
-                                : torch::zeros({1, 1, 1, 1});
+  mean_ = div2k_mean(options.in_chans);
   conv_first_ = register_module("conv_first", same_conv(options.in_chans, dim, 3));
   patch_embed_ = register_module("patch_embed", PatchEmbed(dim, options.patch_norm));
   if (options.ape)
@@ -175,9 +174,11 @@ DrctNetwork::DrctNetwork(const DrctOptions& options) : options_(options) {
 
 torch::Tensor DrctNetwork::forward_features(const torch::Tensor& x) {
   const int64_t height = x.size(2), width = x.size(3);
+  const int64_t window = options_.window_size;
+  const torch::Tensor shifted_mask = shifted_window_mask(height, width, window, window / 2).to(x.options());
   torch::Tensor tokens = patch_embed_->forward(x);
   if (options_.ape) tokens = tokens + absolute_pos_embed_;
-  for (const auto& layer : layers_) tokens = layer->forward(tokens, height, width);
+  for (const auto& layer : layers_) tokens = layer->forward(tokens, height, width, shifted_mask);
   return tokens_to_image(norm_->forward(tokens), height, width);
 }
 

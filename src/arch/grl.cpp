@@ -14,7 +14,6 @@ namespace {
 
 namespace F = torch::nn::functional;
 
-const std::vector<double> kRgbMean = {0.4488, 0.4371, 0.4040};
 constexpr int64_t kReconstructionFeatures = 64;  // num_out_feats of the reconstruction heads
 constexpr int64_t kPositionMlpFeatures = 512;    // hidden width of CPB_MLP
 constexpr int64_t kCabCompressRatio = 4;
@@ -721,8 +720,7 @@ class GrlTransformerStage : public torch::nn::Module {
 GrlNetwork::GrlNetwork(const GrlOptions& options)
     : options_(options),
       pad_size_(std::max({options.window_size, options.stripe_size[0], options.stripe_size[1]})),
-      mean_(options.in_channels == 3 ? torch::tensor(kRgbMean, torch::kFloat32).view({1, 3, 1, 1})
-                                     : torch::zeros({1, 1, 1, 1})) {
+      mean_(div2k_mean(options.in_channels)) {
   const int64_t dim = options.embed_dim;
   conv_first_ = register_module("conv_first", same_conv(options.in_channels, dim, 3));
   norm_start_ = register_module("norm_start", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})));

@@ -318,8 +318,7 @@ class ResidualHybridAttentionGroup : public torch::nn::Module {
 HatNetwork::HatNetwork(const HatOptions& options) : options_(options), overlap_window_(overlap_window_size(options)) {
   const int64_t dim = options.embed_dim;
   const int64_t window = options.window_size;
-  mean_ = options.in_chans == 3 ? torch::tensor({0.4488, 0.4371, 0.4040}, torch::kFloat32).view({1, 3, 1, 1})
-                                : torch::zeros({1, 1, 1, 1});
+  mean_ = div2k_mean(options.in_chans);
   // Stored for the window size only; forward recomputes them on the input's device.
   register_buffer("relative_position_index_SA", relative_position_index(window));
   register_buffer("relative_position_index_OCA", overlapping_relative_position_index(window, overlap_window_));

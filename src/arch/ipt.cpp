@@ -19,7 +19,6 @@ constexpr int64_t kCropBatchSize = 64;  // Model's crop_batch_size: crops per ne
 constexpr int64_t kHeadKernelSize = 3;
 constexpr int64_t kResBlockKernelSize = 5;
 constexpr int64_t kFeedForwardGain = 4;  // the transformer's hidden_dim is 4 * embedding_dim
-const std::vector<double> kRgbMean = {0.4488, 0.4371, 0.4040};
 
 bool detect(const StateDict& state) {
   return state.has_all({"sub_mean.weight",
@@ -51,7 +50,7 @@ bool detect(const StateDict& state) {
 // rgb_range from sub_mean's bias (-rgb_range * rgb_mean), rounded half to even as Python's round.
 int detect_rgb_range(const StateDict& state) {
   const torch::Tensor bias = state.at("sub_mean.bias").to(torch::kFloat32);
-  const double range = (-bias / torch::tensor(kRgbMean, torch::kFloat32)).mean().item<double>();
+  const double range = (-bias / div2k_mean(3).flatten()).mean().item<double>();
   return static_cast<int>(std::nearbyint(range));
 }
 

@@ -275,7 +275,7 @@ class SeemoreResidualGroup : public torch::nn::Module {
 }  // namespace
 
 SeemoreNetwork::SeemoreNetwork(const SeemoreOptions& options)
-    : img_range_(options.img_range), mean_(torch::tensor({0.4488, 0.4371, 0.4040}).view({1, 3, 1, 1})) {
+    : img_range_(options.img_range), mean_(div2k_mean(3)) {
   const int64_t dim = options.embedding_dim;
   conv_1_ = register_module("conv_1", conv(options.in_chans, dim, 3));
   body_ = register_module("body", torch::nn::Sequential());

@@ -273,8 +273,7 @@ class PermutedSelfAttentionGroup : public torch::nn::Module {
 
 SRFormerNetwork::SRFormerNetwork(const SRFormerOptions& options)
     : options_(options),
-      mean_(options.in_chans == 3 ? torch::tensor({0.4488, 0.4371, 0.4040}, torch::kFloat32).view({1, 3, 1, 1})
-                                  : torch::zeros({1, 1, 1, 1})) {
+      mean_(div2k_mean(options.in_chans)) {
   const int64_t dim = options.embed_dim;
   conv_first_ = register_module("conv_first", same_conv(options.in_chans, dim, 3));
   patch_embed_ = register_module("patch_embed", PatchEmbed(dim, options.patch_norm));

@@ -216,10 +216,10 @@ class Swin2SRBlock : public torch::nn::Module {
     if (shift_ > 0) register_buffer("attn_mask", shifted_window_mask(resolution, resolution, window_, shift_));
   }
 
-  // x: (B, height * width, dim) tokens; height and width multiples of the window.
-  torch::Tensor forward(const torch::Tensor& x, int64_t height, int64_t width) {
-    const torch::Tensor mask =
-        shift_ > 0 ? shifted_window_mask(height, width, window_, shift_).to(x.options()) : torch::Tensor();
+  // x: (B, height * width, dim) tokens; height and width multiples of the window. shifted_mask:
+  // shifted_window_mask(height, width, window, window / 2) on x's device, used by shifted blocks only.
+  torch::Tensor forward(const torch::Tensor& x, int64_t height, int64_t width, const torch::Tensor& shifted_mask) {
+    const torch::Tensor mask = shift_ > 0 ? shifted_mask : torch::Tensor();
     const torch::Tensor attended = apply_in_shifted_windows(
         x.view({x.size(0), height, width, x.size(2)}),
         [&](const torch::Tensor& windows) { return attn_->forward(windows, mask); }, window_, shift_);
@@ -248,8 +248,8 @@ class Swin2SRLayer : public torch::nn::Module {
     }
   }
 
-  torch::Tensor forward(torch::Tensor x, int64_t height, int64_t width) {
-    for (const auto& block : blocks_) x = block->forward(x, height, width);
+  torch::Tensor forward(torch::Tensor x, int64_t height, int64_t width, const torch::Tensor& shifted_mask) {
+    for (const auto& block : blocks_) x = block->forward(x, height, width, shifted_mask);
     return x;
   }
 
@@ -289,8 +289,9 @@ class Swin2SRResidualBlock : public torch::nn::Module {
     register_module("conv", conv_.ptr());
   }
 
-  torch::Tensor forward(const torch::Tensor& x, int64_t height, int64_t width) {
-    const torch::Tensor grouped = tokens_to_image(residual_group_->forward(x, height, width), height, width);
+  torch::Tensor forward(const torch::Tensor& x, int64_t height, int64_t width, const torch::Tensor& shifted_mask) {
+    const torch::Tensor grouped =
+        tokens_to_image(residual_group_->forward(x, height, width, shifted_mask), height, width);
     return patch_embed_->forward(conv_.forward(grouped)) + x;
   }
 
@@ -302,7 +303,7 @@ class Swin2SRResidualBlock : public torch::nn::Module {
 
 Swin2SRNetwork::Swin2SRNetwork(const Swin2SROptions& options)
     : options_(options),
-      mean_(swinir_mean(options.in_chans)) {
+      mean_(div2k_mean(options.in_chans)) {
   const int64_t dim = options.embed_dim, features = kReconstructionFeatures, channels = options.in_chans;
   conv_first_ = register_module("conv_first", same_conv(channels, dim, 3));
   patch_embed_ = register_module("patch_embed",
@@ -359,7 +360,9 @@ torch::Tensor Swin2SRNetwork::forward_features(const torch::Tensor& x) {
                   "x" + std::to_string(options_.img_size) + " inputs only (after padding to the window size)");
     tokens = tokens + absolute_pos_embed_;
   }
-  for (const auto& layer : layers_) tokens = layer->forward(tokens, height, width);
+  const int64_t window = options_.window_size;
+  const torch::Tensor shifted_mask = shifted_window_mask(height, width, window, window / 2).to(x.options());
+  for (const auto& layer : layers_) tokens = layer->forward(tokens, height, width, shifted_mask);
   return tokens_to_image(norm_->forward(tokens), height, width);
 }
 

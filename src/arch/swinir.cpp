@@ -123,11 +123,6 @@ Model load(const StateDict& file_state) {
 
 }  // namespace
 
-torch::Tensor swinir_mean(int in_chans) {
-  return in_chans == 3 ? torch::tensor({0.4488, 0.4371, 0.4040}, torch::kFloat32).view({1, 3, 1, 1})
-                       : torch::zeros({1, 1, 1, 1});
-}
-
 SwinIRReconstruction::SwinIRReconstruction(torch::nn::Module& network, const std::string& upsampler,
                                            int64_t embed_dim, int64_t out_channels, int64_t upscale) {
   const int64_t features = kReconstructionFeatures;
@@ -195,8 +190,8 @@ class SwinLayer : public torch::nn::Module {
     }
   }
 
-  torch::Tensor forward(torch::Tensor x, int64_t height, int64_t width) {
-    for (auto& block : blocks_) x = block->forward(x, height, width);
+  torch::Tensor forward(torch::Tensor x, int64_t height, int64_t width, const torch::Tensor& shifted_mask) {
+    for (auto& block : blocks_) x = block->forward(x, height, width, shifted_mask);
     return x;
   }
 
@@ -214,8 +209,9 @@ class ResidualSwinTransformerBlock : public torch::nn::Module {
     register_module("conv", conv_.ptr());
   }
 
-  torch::Tensor forward(const torch::Tensor& x, int64_t height, int64_t width) {
-    const torch::Tensor grouped = tokens_to_image(residual_group_->forward(x, height, width), height, width);
+  torch::Tensor forward(const torch::Tensor& x, int64_t height, int64_t width, const torch::Tensor& shifted_mask) {
+    const torch::Tensor grouped =
+        tokens_to_image(residual_group_->forward(x, height, width, shifted_mask), height, width);
     return image_to_tokens(conv_.forward(grouped)) + x;
   }
 
@@ -226,7 +222,7 @@ class ResidualSwinTransformerBlock : public torch::nn::Module {
 
 SwinIRNetwork::SwinIRNetwork(const SwinIROptions& options)
     : options_(options),
-      mean_(swinir_mean(options.in_chans)) {
+      mean_(div2k_mean(options.in_chans)) {
   const int64_t dim = options.embed_dim;
   const int64_t num_in_ch = int64_t{options.in_chans} * options.start_unshuffle * options.start_unshuffle;
   conv_first_ = register_module("conv_first", same_conv(num_in_ch, dim, 3));
@@ -246,8 +242,10 @@ SwinIRNetwork::SwinIRNetwork(const SwinIROptions& options)
 
 torch::Tensor SwinIRNetwork::forward_features(const torch::Tensor& x) {
   const int64_t height = x.size(2), width = x.size(3);
+  const int64_t window = options_.window_size;
+  const torch::Tensor shifted_mask = shifted_window_mask(height, width, window, window / 2).to(x.options());
   torch::Tensor tokens = patch_embed_->forward(x);
-  for (const auto& layer : layers_) tokens = layer->forward(tokens, height, width);
+  for (const auto& layer : layers_) tokens = layer->forward(tokens, height, width, shifted_mask);
   return tokens_to_image(norm_->forward(tokens), height, width);
 }
 

@@ -52,9 +52,6 @@ class SwinIRReconstruction {
   torch::nn::Conv2d conv_last_{nullptr};
 };
 
-// SwinIR's (and Swin2SR's) input mean: the DIV2K RGB mean (1, 3, 1, 1) for 3 channels, else 0 (1, 1, 1, 1).
-torch::Tensor swinir_mean(int in_chans);
-
 class ResidualSwinTransformerBlock;
 
 class SwinIRNetwork : public Network {

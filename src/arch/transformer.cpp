@@ -160,9 +160,9 @@ SwinTransformerBlockImpl::SwinTransformerBlockImpl(int64_t dim, int64_t resoluti
   if (shift_ > 0) register_buffer("attn_mask", shifted_window_mask(resolution, resolution, window_, shift_));
 }
 
-torch::Tensor SwinTransformerBlockImpl::forward(const torch::Tensor& x, int64_t height, int64_t width) {
-  const torch::Tensor mask =
-      shift_ > 0 ? shifted_window_mask(height, width, window_, shift_).to(x.options()) : torch::Tensor();
+torch::Tensor SwinTransformerBlockImpl::forward(const torch::Tensor& x, int64_t height, int64_t width,
+                                              const torch::Tensor& shifted_mask) {
+  const torch::Tensor mask = shift_ > 0 ? shifted_mask : torch::Tensor();
   const torch::Tensor normed = norm1_->forward(x).view({x.size(0), height, width, x.size(2)});
   const torch::Tensor attended = x + shifted_window_attention(normed, attn_, window_, shift_, mask);
   return attended + mlp_->forward(norm2_->forward(attended));

@@ -118,14 +118,16 @@ torch::Tensor apply_in_shifted_windows(const torch::Tensor& x,
 
 // SwinIR's SwinTransformerBlock (also DRCT's): x + W-MSA(norm1(x)), then x + mlp(norm2(x)); "norm1", "attn"
 // (storing its relative_position_index), "norm2", "mlp" and, for shifted blocks, the "attn_mask" buffer for
-// the training resolution (loaded, not used: forward computes the mask for the actual size). As in Python,
-// a training resolution <= window turns the shift off and shrinks the window to that resolution.
+// the training resolution (loaded, not used: the network computes the mask for the actual size once per forward
+// and passes it to every block). As in Python, a training resolution <= window turns the shift off and shrinks
+// the window to that resolution.
 class SwinTransformerBlockImpl : public torch::nn::Module {
  public:
   SwinTransformerBlockImpl(int64_t dim, int64_t resolution, int64_t num_heads, int64_t window, int64_t shift,
                            int64_t mlp_hidden_features, bool qkv_bias);
-  // x: (B, height * width, dim) tokens; height and width multiples of the window.
-  torch::Tensor forward(const torch::Tensor& x, int64_t height, int64_t width);
+  // x: (B, height * width, dim) tokens; height and width multiples of the window. shifted_mask:
+  // shifted_window_mask(height, width, window, window / 2) on x's device, used by shifted blocks only.
+  torch::Tensor forward(const torch::Tensor& x, int64_t height, int64_t width, const torch::Tensor& shifted_mask);
 
  private:
   int64_t window_;
