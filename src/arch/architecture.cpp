@@ -3,6 +3,7 @@
 #include <sstream>
 #include <unordered_set>
 
+#include "arch/common.h"
 #include "core/device.h"
 #include "core/error.h"
 
@@ -20,20 +21,6 @@ std::string shape_string(torch::IntArrayRef shape) {
   for (size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
   out << "]";
   return out.str();
-}
-
-// spandrel's pad_tensor: extends the right/bottom edge by reflection as far as reflection reaches (size - 1
-// pixels), then by replicating the last row/column.
-torch::Tensor pad_right_bottom(torch::Tensor image, int pad_width, int pad_height) {
-  const int reflect_width = std::min<int>(pad_width, static_cast<int>(image.size(-1)) - 1);
-  const int reflect_height = std::min<int>(pad_height, static_cast<int>(image.size(-2)) - 1);
-  if (reflect_width > 0 || reflect_height > 0)
-    image = F::pad(image, F::PadFuncOptions({0, reflect_width, 0, reflect_height}).mode(torch::kReflect));
-  const int replicate_width = pad_width - reflect_width;
-  const int replicate_height = pad_height - reflect_height;
-  if (replicate_width > 0 || replicate_height > 0)
-    image = F::pad(image, F::PadFuncOptions({0, replicate_width, 0, replicate_height}).mode(torch::kReplicate));
-  return image;
 }
 
 // The first parameter (or buffer) of `network`: spandrel assumes a model lives on one device in one dtype.

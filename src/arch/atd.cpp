@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "arch/common.h"
+#include "arch/fast_matmul.h"
 
 namespace uprez {
 
@@ -129,8 +130,8 @@ Model load(const StateDict& state) {
   return assemble_model(std::move(info), std::make_shared<AtdNetwork>(options), state);
 }
 
-torch::nn::Linear linear(int64_t in_features, int64_t out_features, bool bias) {
-  return torch::nn::Linear(torch::nn::LinearOptions(in_features, out_features).bias(bias));
+FastLinear linear(int64_t in_features, int64_t out_features, bool bias) {
+  return FastLinear(torch::nn::LinearOptions(in_features, out_features).bias(bias));
 }
 
 // Reorders the tokens (dimension 1) of x (B, N, C) by a (B, N) permutation, as ATD's feature_shuffle.
@@ -165,7 +166,7 @@ class AtdWindowAttention : public torch::nn::Module {
         scale_(std::pow(static_cast<double>(dim / num_heads), -0.5)),
         relative_position_bias_table_(register_parameter(
             "relative_position_bias_table", torch::zeros({(2 * window - 1) * (2 * window - 1), num_heads}))),
-        proj_(register_module("proj", torch::nn::Linear(dim, dim))) {}
+        proj_(register_module("proj", FastLinear(dim, dim))) {}
 
   // qkv: (nW * B, window^2, 3 * dim) windows; mask: (nW, window^2, window^2) or undefined.
   torch::Tensor forward(const torch::Tensor& qkv, const torch::Tensor& index, const torch::Tensor& mask) {
@@ -185,7 +186,7 @@ class AtdWindowAttention : public torch::nn::Module {
   int64_t num_heads_;
   double scale_;
   torch::Tensor relative_position_bias_table_;
-  torch::nn::Linear proj_;
+  FastLinear proj_;
 };
 
 // ATD_CA ("attn_atd"): cross-attention from the tokens to the token dictionary with cosine similarity sharpened
@@ -209,14 +210,14 @@ class TokenDictionaryAttention : public torch::nn::Module {
     const torch::Tensor q = F::normalize(wq_->forward(x), F::NormalizeFuncOptions().dim(-1));
     const torch::Tensor k = F::normalize(wk_->forward(dictionary), F::NormalizeFuncOptions().dim(-1));
     const torch::Tensor sharpness = 1 + scale_.clamp(0, 1) * log_num_tokens_;
-    torch::Tensor similarity = (torch::matmul(q, k.transpose(-2, -1)) * sharpness).softmax(-1);
-    torch::Tensor features = torch::matmul(similarity, wv_->forward(dictionary));
+    torch::Tensor similarity = (fast_matmul(q, k.transpose(-2, -1)) * sharpness).softmax(-1);
+    torch::Tensor features = fast_matmul(similarity, wv_->forward(dictionary));
     return {std::move(features), std::move(similarity)};
   }
 
  private:
   double log_num_tokens_;
-  torch::nn::Linear wq_, wk_, wv_;
+  FastLinear wq_, wk_, wv_;
   torch::Tensor scale_;
 };
 
@@ -246,8 +247,8 @@ class CategoryAttention : public torch::nn::Module {
     const torch::Tensor heads = padded.reshape({batch, groups, group_size, 3, num_heads_, channels / num_heads_})
                                     .permute({3, 0, 1, 4, 2, 5});
     const torch::Tensor logit_scale = logit_scale_.clamp_max(std::log(kMaxLogitScale)).exp();
-    const torch::Tensor weights = (torch::matmul(heads[0], heads[1].transpose(-2, -1)) * logit_scale).softmax(-1);
-    const torch::Tensor attended = torch::matmul(weights, heads[2])
+    const torch::Tensor weights = (fast_matmul(heads[0], heads[1].transpose(-2, -1)) * logit_scale).softmax(-1);
+    const torch::Tensor attended = fast_matmul(weights, heads[2])
                                        .permute({0, 1, 3, 2, 4})
                                        .reshape({batch, tokens + padding, channels})
                                        .slice(1, 0, tokens);
@@ -257,7 +258,7 @@ class CategoryAttention : public torch::nn::Module {
  private:
   int64_t num_heads_;
   int64_t category_size_;
-  torch::nn::Linear proj_;
+  FastLinear proj_;
   torch::Tensor logit_scale_;
 };
 
@@ -308,7 +309,7 @@ class AtdTransformerLayer : public torch::nn::Module {
 
     const torch::Tensor token_weights = norm3_->forward(cross.similarity.transpose(-1, -2)).softmax(-1);
     const torch::Tensor keep = torch::sigmoid(sigma_);
-    return {tokens, keep * dictionary + (1 - keep) * torch::matmul(token_weights, tokens)};
+    return {tokens, keep * dictionary + (1 - keep) * fast_matmul(token_weights, tokens)};
   }
 
  private:
@@ -318,7 +319,7 @@ class AtdTransformerLayer : public torch::nn::Module {
   torch::nn::LayerNorm norm2_{nullptr};
   torch::nn::InstanceNorm1d norm3_{nullptr};
   torch::Tensor sigma_;
-  torch::nn::Linear wqkv_{nullptr};
+  FastLinear wqkv_{nullptr};
   std::shared_ptr<AtdWindowAttention> attn_win_;
   std::shared_ptr<TokenDictionaryAttention> attn_atd_;
   std::shared_ptr<CategoryAttention> attn_aca_;

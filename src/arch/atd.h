@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "arch/architecture.h"
+#include "arch/fast_conv.h"
 #include "arch/swinir.h"
 #include "arch/transformer.h"
 
@@ -48,7 +49,7 @@ class AtdNetwork : public Network {
 
   AtdOptions options_;
   torch::Tensor mean_;
-  torch::nn::Conv2d conv_first_{nullptr};
+  FastConv2d conv_first_{nullptr};
   PatchEmbed patch_embed_{nullptr};
   torch::Tensor absolute_pos_embed_;
   torch::Tensor relative_position_index_sa_;

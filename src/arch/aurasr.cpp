@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "arch/common.h"
+#include "arch/fast_matmul.h"
 #include "arch/transformer.h"
 #include "core/error.h"
 
@@ -96,8 +97,8 @@ Model load(const StateDict& state) {
   return assemble_model(std::move(info), std::make_shared<AuraSrNetwork>(options), state);
 }
 
-torch::nn::Conv2d conv(int64_t in_channels, int64_t out_channels, int64_t kernel_size, int64_t stride = 1) {
-  return torch::nn::Conv2d(
+FastConv2d conv(int64_t in_channels, int64_t out_channels, int64_t kernel_size, int64_t stride = 1) {
+  return FastConv2d(
       torch::nn::Conv2dOptions(in_channels, out_channels, kernel_size).stride(stride).padding(kernel_size / 2));
 }
 
@@ -179,7 +180,7 @@ class AuraResnetBlock : public torch::nn::Module {
  private:
   std::shared_ptr<AuraBlock> block1_;
   std::shared_ptr<AuraBlock> block2_;
-  torch::nn::Conv2d res_conv_{nullptr};
+  FastConv2d res_conv_{nullptr};
 };
 
 // RMSNorm over the channels of NCHW: normalize(x, dim=1) * g * sqrt(channels) ("g": (1, C, 1, 1)).
@@ -236,8 +237,8 @@ class AuraAttention : public torch::nn::Module {
   int64_t heads_;
   std::shared_ptr<AuraRmsNorm> norm_;
   std::shared_ptr<AuraAttend> attend_;
-  torch::nn::Conv2d to_qkv_;
-  torch::nn::Conv2d to_out_;
+  FastConv2d to_qkv_;
+  FastConv2d to_out_;
 };
 
 // Transformer: "layers.<i>" = (Attention "0", FeedForward "1" = RMSNorm, 1x1 conv to 4x, GELU, 1x1 conv back),
@@ -277,7 +278,7 @@ class AuraNearestUpsample : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x) { return conv_->forward(upscale_nearest(x, 2)); }
 
  private:
-  torch::nn::Conv2d conv_;
+  FastConv2d conv_;
 };
 
 // EqualLinear: a linear layer whose weight and bias are scaled by lr_mul at use.
@@ -287,7 +288,7 @@ class AuraEqualLinear : public torch::nn::Module {
       : weight_(register_parameter("weight", torch::empty({dim_out, dim}))),
         bias_(register_parameter("bias", torch::zeros({dim_out}))) {}
 
-  torch::Tensor forward(const torch::Tensor& x) { return F::linear(x, weight_ * kStyleLrMul, bias_ * kStyleLrMul); }
+  torch::Tensor forward(const torch::Tensor& x) { return fast_linear(x, weight_ * kStyleLrMul, bias_ * kStyleLrMul); }
 
  private:
   torch::Tensor weight_;
@@ -342,7 +343,7 @@ class AuraDownStage : public torch::nn::Module {
  private:
   torch::nn::ModuleList blocks_;
   std::shared_ptr<AuraTransformer> attention_;
-  torch::nn::Conv2d downsample_{nullptr};
+  FastConv2d downsample_{nullptr};
 };
 
 // ups.<i>: "1" = (NearestNeighborhoodUpsample "0", full-attention Transformer "1" where the level has one), "0" =
@@ -426,7 +427,7 @@ AuraSrNetwork::AuraSrNetwork(const AuraSrOptions& options) : options_(options) {
   int64_t modulation_count = 0;
   for (const int64_t size : style_embed_split_dims_) modulation_count += size;
   style_to_conv_modulations_ =
-      register_module("style_to_conv_modulations", torch::nn::Linear(options.style_network.dim_out, modulation_count));
+      register_module("style_to_conv_modulations", FastLinear(options.style_network.dim_out, modulation_count));
 }
 
 void AuraSrNetwork::replay_random_draws(std::vector<torch::Tensor> draws) {

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "arch/architecture.h"
+#include "arch/fast_conv.h"
+#include "arch/fast_matmul.h"
 
 namespace uprez {
 
@@ -56,15 +58,15 @@ class AuraSrNetwork : public Network {
   size_t next_replayed_draw_ = 0;
   std::vector<int64_t> style_embed_split_dims_;  // modulation sizes, in the order the blocks consume them
   std::shared_ptr<AuraStyleNetwork> style_network_;
-  torch::nn::Conv2d init_conv_{nullptr};
+  FastConv2d init_conv_{nullptr};
   std::vector<std::shared_ptr<AuraDownStage>> downs_;
   std::shared_ptr<AuraResnetBlock> mid_block1_;
   std::shared_ptr<AuraTransformer> mid_attn_;
   std::shared_ptr<AuraResnetBlock> mid_block2_;
   std::vector<std::shared_ptr<AuraUpStage>> ups_;
   std::shared_ptr<AuraResnetBlock> final_res_block_;
-  torch::nn::Conv2d final_to_rgb_{nullptr};
-  torch::nn::Linear style_to_conv_modulations_{nullptr};
+  FastConv2d final_to_rgb_{nullptr};
+  FastLinear style_to_conv_modulations_{nullptr};
 };
 
 extern const Architecture kAuraSrArchitecture;

@@ -42,9 +42,34 @@ Model assemble_model(ModelInfo info, std::shared_ptr<Network> network, const Sta
   return Model{std::move(info), std::move(network)};
 }
 
-torch::nn::Conv2d same_conv(int64_t in_channels, int64_t out_channels, int64_t kernel_size, bool bias) {
-  return torch::nn::Conv2d(
+FastConv2d same_conv(int64_t in_channels, int64_t out_channels, int64_t kernel_size, bool bias) {
+  return FastConv2d(
       torch::nn::Conv2dOptions(in_channels, out_channels, kernel_size).padding(kernel_size / 2).bias(bias));
+}
+
+torch::Tensor mish_any_dtype(const torch::Tensor& x) {
+  return reduced_precision_on_cpu(x) ? torch::mish(x.to(torch::kFloat)).to(x.scalar_type()) : torch::mish(x);
+}
+
+torch::Tensor grid_sample_any_dtype(const torch::Tensor& x, const torch::Tensor& grid,
+                                    const F::GridSampleFuncOptions& options) {
+  if (!reduced_precision_on_cpu(x)) return F::grid_sample(x, grid, options);
+  return F::grid_sample(x.to(torch::kFloat), grid.to(torch::kFloat), options).to(x.scalar_type());
+}
+
+torch::Tensor TransposedConv2dImpl::forward(const torch::Tensor& x) {
+  if (!reduced_precision_on_cpu(x)) return ConvTranspose2dImpl::forward(x);
+  const torch::Tensor float_bias = bias.defined() ? bias.to(torch::kFloat) : torch::Tensor();
+  return torch::conv_transpose2d(x.to(torch::kFloat), weight.to(torch::kFloat), float_bias, *options.stride(),
+                                 *c10::get<torch::ExpandingArray<2>>(options.padding()), *options.output_padding(),
+                                 options.groups(), *options.dilation())
+      .to(x.scalar_type());
+}
+
+TransposedConv2d transposed_conv(int64_t in_channels, int64_t out_channels, int64_t kernel_size, int64_t stride,
+                                 int64_t padding) {
+  return TransposedConv2d(
+      torch::nn::ConvTranspose2dOptions(in_channels, out_channels, kernel_size).stride(stride).padding(padding));
 }
 
 torch::nn::AnyModule make_activation(const std::string& name, double negative_slope, int64_t prelu_channels) {
@@ -81,11 +106,35 @@ torch::nn::Sequential power_of_two_or_three_upsampler(int64_t scale, int64_t fea
   return upsampler;
 }
 
+bool reduced_precision_on_cpu(const torch::Tensor& x) {
+  return x.device().is_cpu() && (x.scalar_type() == torch::kHalf || x.scalar_type() == torch::kBFloat16);
+}
+
+torch::Tensor pad_any_dtype(const torch::Tensor& x, const F::PadFuncOptions& options) {
+  const bool constant = c10::get_if<torch::enumtype::kConstant>(&options.mode()) != nullptr;
+  if (constant || !reduced_precision_on_cpu(x)) return F::pad(x, options);
+  return F::pad(x.to(torch::kFloat), options).to(x.scalar_type());
+}
+
+torch::Tensor pad_right_bottom(const torch::Tensor& image, int64_t pad_width, int64_t pad_height) {
+  const int64_t reflect_width = std::min(pad_width, image.size(-1) - 1);
+  const int64_t reflect_height = std::min(pad_height, image.size(-2) - 1);
+  torch::Tensor padded = image;
+  if (reflect_width > 0 || reflect_height > 0)
+    padded = pad_any_dtype(padded, F::PadFuncOptions({0, reflect_width, 0, reflect_height}).mode(torch::kReflect));
+  const int64_t replicate_width = pad_width - reflect_width;
+  const int64_t replicate_height = pad_height - reflect_height;
+  if (replicate_width > 0 || replicate_height > 0)
+    padded = pad_any_dtype(padded,
+                           F::PadFuncOptions({0, replicate_width, 0, replicate_height}).mode(torch::kReplicate));
+  return padded;
+}
+
 torch::Tensor pad_to_multiple(const torch::Tensor& x, int64_t multiple, F::PadFuncOptions::mode_t mode) {
   const int64_t pad_height = (multiple - x.size(-2) % multiple) % multiple;
   const int64_t pad_width = (multiple - x.size(-1) % multiple) % multiple;
   if (pad_height == 0 && pad_width == 0) return x;
-  return F::pad(x, F::PadFuncOptions({0, pad_width, 0, pad_height}).mode(mode));
+  return pad_any_dtype(x, F::PadFuncOptions({0, pad_width, 0, pad_height}).mode(mode));
 }
 
 torch::Tensor upscale_nearest(const torch::Tensor& x, int64_t scale) {
@@ -113,7 +162,7 @@ torch::Tensor ChannelLayerNormImpl::forward(const torch::Tensor& x) {
 
 GatedFeedForwardImpl::GatedFeedForwardImpl(int64_t dim, int64_t hidden_features, bool bias)
     : project_in_(register_module("project_in", same_conv(dim, hidden_features * 2, 1, bias))),
-      dwconv_(register_module("dwconv", torch::nn::Conv2d(torch::nn::Conv2dOptions(hidden_features * 2,
+      dwconv_(register_module("dwconv", FastConv2d(torch::nn::Conv2dOptions(hidden_features * 2,
                                                                                    hidden_features * 2, 3)
                                                               .padding(1)
                                                               .groups(hidden_features * 2)
@@ -205,15 +254,7 @@ torch::Tensor ChannelAttentionLayerImpl::forward(const torch::Tensor& x) {
 torch::Tensor reflect_pad_to_multiple(const torch::Tensor& x, int64_t multiple) {
   const int64_t pad_height = (multiple - x.size(-2) % multiple) % multiple;
   const int64_t pad_width = (multiple - x.size(-1) % multiple) % multiple;
-  const int64_t reflect_height = std::min(pad_height, x.size(-2) - 1);
-  const int64_t reflect_width = std::min(pad_width, x.size(-1) - 1);
-  torch::Tensor padded = x;
-  if (reflect_height > 0 || reflect_width > 0)
-    padded = F::pad(padded, F::PadFuncOptions({0, reflect_width, 0, reflect_height}).mode(torch::kReflect));
-  if (pad_height > reflect_height || pad_width > reflect_width)
-    padded = F::pad(padded, F::PadFuncOptions({0, pad_width - reflect_width, 0, pad_height - reflect_height})
-                                .mode(torch::kReplicate));
-  return padded;
+  return pad_right_bottom(x, pad_width, pad_height);
 }
 
 torch::nn::Sequential uni_upsample_layers(const std::string& method, int64_t scale, int64_t in_dim, int64_t out_dim,

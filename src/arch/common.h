@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "arch/architecture.h"
+#include "arch/fast_conv.h"
 #include "io/state_dict.h"
 
 namespace uprez {
@@ -33,7 +34,26 @@ Model assemble_model(ModelInfo info, std::shared_ptr<Network> network, const Sta
 // ---- layers ----
 
 // A stride-1 convolution whose zero padding keeps the spatial size (odd kernel sizes).
-torch::nn::Conv2d same_conv(int64_t in_channels, int64_t out_channels, int64_t kernel_size, bool bias = true);
+FastConv2d same_conv(int64_t in_channels, int64_t out_channels, int64_t kernel_size, bool bias = true);
+
+// Mish for every dtype (see reduced_precision_on_cpu); torch::nn::Functional(mish_any_dtype) is the layer.
+torch::Tensor mish_any_dtype(const torch::Tensor& x);
+
+// F::grid_sample for every dtype (see reduced_precision_on_cpu).
+torch::Tensor grid_sample_any_dtype(const torch::Tensor& x, const torch::Tensor& grid,
+                                    const torch::nn::functional::GridSampleFuncOptions& options);
+
+// torch::nn::ConvTranspose2d for every dtype (see reduced_precision_on_cpu); same options and parameters.
+class TransposedConv2dImpl : public torch::nn::ConvTranspose2dImpl {
+ public:
+  using ConvTranspose2dImpl::ConvTranspose2dImpl;
+  torch::Tensor forward(const torch::Tensor& x);
+};
+TORCH_MODULE(TransposedConv2d);
+
+// A transposed convolution with this stride and zero padding (RealCUGAN's and FDAT's upsamplers).
+TransposedConv2d transposed_conv(int64_t in_channels, int64_t out_channels, int64_t kernel_size, int64_t stride,
+                                 int64_t padding = 0);
 
 // An activation layer by spandrel's name: "relu", "leakyrelu" (alias "lrelu"), "prelu" (one slope per
 // channel when prelu_channels > 1), "silu". Throws Error for other names.
@@ -49,6 +69,17 @@ torch::nn::Sequential pixel_shuffle_block(int64_t in_channels, int64_t out_chann
 // PixelShuffle(2)); for scale 3, conv features -> 9*features then PixelShuffle(3). Weights "<name>.<2i>.*".
 // Throws Error for other scales.
 torch::nn::Sequential power_of_two_or_three_upsampler(int64_t scale, int64_t features);
+
+// Whether `x` is float16/bfloat16 on the CPU, where LibTorch 1.13 lacks kernels the networks use (reflect and
+// replicate padding, Mish) or gets them wrong (transposed convolution): those compute in float32 instead.
+bool reduced_precision_on_cpu(const torch::Tensor& x);
+
+// F::pad for every dtype (reduced precision on the CPU pads in float32 and converts back: exact).
+torch::Tensor pad_any_dtype(const torch::Tensor& x, const torch::nn::functional::PadFuncOptions& options);
+
+// spandrel's pad_tensor: extends the right/bottom edge by reflection as far as reflection reaches (size - 1
+// pixels), then by replicating the last row/column.
+torch::Tensor pad_right_bottom(const torch::Tensor& image, int64_t pad_width, int64_t pad_height);
 
 // spandrel's pad_to_multiple: pads right/bottom so that height and width are multiples of `multiple`.
 torch::Tensor pad_to_multiple(const torch::Tensor& x, int64_t multiple,
@@ -84,9 +115,9 @@ class GatedFeedForwardImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
 
  private:
-  torch::nn::Conv2d project_in_{nullptr};
-  torch::nn::Conv2d dwconv_{nullptr};
-  torch::nn::Conv2d project_out_{nullptr};
+  FastConv2d project_in_{nullptr};
+  FastConv2d dwconv_{nullptr};
+  FastConv2d project_out_{nullptr};
 };
 TORCH_MODULE(GatedFeedForward);
 

@@ -45,13 +45,13 @@ Model load(const StateDict& state) {
 
 CompactNetwork::CompactNetwork(const CompactOptions& options)
     : upscale_(options.upscale), upsampler_(torch::nn::PixelShuffleOptions(options.upscale)) {
-  body_->push_back(same_fast_conv(options.num_in_ch, options.num_feat, 3));
+  body_->push_back(same_conv(options.num_in_ch, options.num_feat, 3));
   body_->push_back(activation(options));
   for (int i = 0; i < options.num_conv; ++i) {
-    body_->push_back(same_fast_conv(options.num_feat, options.num_feat, 3));
+    body_->push_back(same_conv(options.num_feat, options.num_feat, 3));
     body_->push_back(activation(options));
   }
-  body_->push_back(same_fast_conv(options.num_feat, options.num_out_ch * options.upscale * options.upscale, 3));
+  body_->push_back(same_conv(options.num_feat, options.num_out_ch * options.upscale * options.upscale, 3));
   register_module("body", body_);
   register_module("upsampler", upsampler_);
 }

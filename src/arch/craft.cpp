@@ -8,6 +8,7 @@
 
 #include "arch/common.h"
 #include "arch/dat_blocks.h"
+#include "arch/fast_matmul.h"
 #include "arch/transformer.h"
 #include "core/error.h"
 
@@ -89,8 +90,8 @@ torch::Tensor window_offsets(int64_t window_height, int64_t window_width) {
   return torch::stack(grid).flatten(1).transpose(0, 1).contiguous().to(torch::kFloat32);
 }
 
-torch::nn::Conv2d depthwise_conv(int64_t channels, bool bias) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, channels, 3).padding(1).groups(channels).bias(bias));
+FastConv2d depthwise_conv(int64_t channels, bool bias) {
+  return FastConv2d(torch::nn::Conv2dOptions(channels, channels, 3).padding(1).groups(channels).bias(bias));
 }
 
 torch::nn::LayerNorm layer_norm(int64_t dim) { return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})); }
@@ -151,8 +152,8 @@ class ShiftedRectangleWindowBlock : public torch::nn::Module {
         shift_({shifted ? split_[0] / 2 : 0, shifted ? split_[1] / 2 : 0}) {
     const int64_t dim = options.embed_dim;
     norm1_ = register_module("norm1", layer_norm(dim));
-    qkv_ = register_module("qkv", torch::nn::Linear(torch::nn::LinearOptions(dim, dim * 3).bias(options.qkv_bias)));
-    proj_ = register_module("proj", torch::nn::Linear(dim, dim));
+    qkv_ = register_module("qkv", FastLinear(torch::nn::LinearOptions(dim, dim * 3).bias(options.qkv_bias)));
+    proj_ = register_module("proj", FastLinear(dim, dim));
     get_v_ = register_module("get_v", depthwise_conv(dim, true));
     torch::nn::ModuleList attns;
     attns_[0] = std::make_shared<RectangleWindowSelfAttention>(dim / 2, num_heads / 2, split_[0], split_[1]);
@@ -190,9 +191,9 @@ class ShiftedRectangleWindowBlock : public torch::nn::Module {
   std::array<int64_t, 2> split_;
   std::array<int64_t, 2> shift_;
   torch::nn::LayerNorm norm1_{nullptr};
-  torch::nn::Linear qkv_{nullptr};
-  torch::nn::Linear proj_{nullptr};
-  torch::nn::Conv2d get_v_{nullptr};
+  FastLinear qkv_{nullptr};
+  FastLinear proj_{nullptr};
+  FastConv2d get_v_{nullptr};
   std::array<std::shared_ptr<RectangleWindowSelfAttention>, 2> attns_;
   torch::nn::LayerNorm norm2_{nullptr};
   Mlp mlp_{nullptr};
@@ -218,9 +219,9 @@ class HighFrequencyEnhancementBlock : public torch::nn::Module {
 
  private:
   int64_t half_;
-  torch::nn::Conv2d last_fc_;
-  torch::nn::Conv2d fc_;
-  torch::nn::Conv2d conv_;
+  FastConv2d last_fc_;
+  FastConv2d fc_;
+  FastConv2d conv_;
 };
 
 // HFB's Attention: transposed (channel) attention whose queries come from the high-frequency features
@@ -252,11 +253,11 @@ class HighFrequencyQueryAttention : public torch::nn::Module {
  private:
   int64_t num_heads_;
   torch::Tensor temperature_;
-  torch::nn::Conv2d q_;
-  torch::nn::Conv2d q_dwconv_;
-  torch::nn::Conv2d kv_;
-  torch::nn::Conv2d kv_dwconv_;
-  torch::nn::Conv2d project_out_;
+  FastConv2d q_;
+  FastConv2d q_dwconv_;
+  FastConv2d kv_;
+  FastConv2d kv_dwconv_;
+  FastConv2d project_out_;
 };
 
 }  // namespace
@@ -351,7 +352,7 @@ class CraftResidualGroup : public torch::nn::Module {
 
  private:
   std::shared_ptr<CrossRefinementFusionBlock> residual_group_;
-  torch::nn::Conv2d conv_;
+  FastConv2d conv_;
 };
 
 CraftNetwork::CraftNetwork(const CraftOptions& options)

@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "arch/architecture.h"
+#include "arch/fast_conv.h"
 
 namespace uprez {
 
@@ -43,10 +44,10 @@ class CraftNetwork : public Network {
   torch::Tensor relative_position_index_v_;
   torch::Tensor biases_v_;
   torch::Tensor biases_h_;
-  torch::nn::Conv2d conv_first_{nullptr};
+  FastConv2d conv_first_{nullptr};
   std::vector<std::shared_ptr<CraftResidualGroup>> layers_;
   std::shared_ptr<CraftLayerNorm> norm_;
-  torch::nn::Conv2d conv_after_body_{nullptr};  // null for resi_connection "identity"
+  FastConv2d conv_after_body_{nullptr};  // null for resi_connection "identity"
   torch::nn::Sequential upsample_{nullptr};
 };
 

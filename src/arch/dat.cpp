@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "arch/common.h"
+#include "arch/fast_matmul.h"
 #include "arch/transformer.h"
 
 namespace uprez {
@@ -146,15 +147,15 @@ struct InteractionBranches {
 
 InteractionBranches register_interaction_branches(torch::nn::Module& module, int64_t dim) {
   using torch::nn::BatchNorm2d;
-  using torch::nn::Conv2d;
   using torch::nn::GELU;
   return {module.register_module("dwconv", torch::nn::Sequential(depthwise_conv(dim), BatchNorm2d(dim), GELU())),
           module.register_module("channel_interaction",
-                                 torch::nn::Sequential(torch::nn::AdaptiveAvgPool2d(1), Conv2d(dim, dim / 8, 1),
-                                                       BatchNorm2d(dim / 8), GELU(), Conv2d(dim / 8, dim, 1))),
+                                 torch::nn::Sequential(torch::nn::AdaptiveAvgPool2d(1), FastConv2d(dim, dim / 8, 1),
+                                                       BatchNorm2d(dim / 8), GELU(), FastConv2d(dim / 8, dim, 1))),
           module.register_module(
               "spatial_interaction",
-              torch::nn::Sequential(Conv2d(dim, dim / 16, 1), BatchNorm2d(dim / 16), GELU(), Conv2d(dim / 16, 1, 1)))};
+              torch::nn::Sequential(FastConv2d(dim, dim / 16, 1), BatchNorm2d(dim / 16), GELU(),
+                                    FastConv2d(dim / 16, 1, 1)))};
 }
 
 // Adaptive_Spatial_Attention: the rectangle-window attention, its channels re-weighted by a channel map of the
@@ -187,8 +188,8 @@ class AdaptiveChannelAttention : public TokenMapModule {
   AdaptiveChannelAttention(int64_t dim, int64_t num_heads, bool qkv_bias)
       : num_heads_(num_heads),
         temperature_(register_parameter("temperature", torch::ones({num_heads, 1, 1}))),
-        qkv_(register_module("qkv", torch::nn::Linear(torch::nn::LinearOptions(dim, dim * 3).bias(qkv_bias)))),
-        proj_(register_module("proj", torch::nn::Linear(dim, dim))),
+        qkv_(register_module("qkv", FastLinear(torch::nn::LinearOptions(dim, dim * 3).bias(qkv_bias)))),
+        proj_(register_module("proj", FastLinear(dim, dim))),
         branches_(register_interaction_branches(*this, dim)) {}
 
   torch::Tensor forward(const torch::Tensor& x, int64_t height, int64_t width) override {
@@ -210,8 +211,8 @@ class AdaptiveChannelAttention : public TokenMapModule {
  private:
   int64_t num_heads_;
   torch::Tensor temperature_;
-  torch::nn::Linear qkv_;
-  torch::nn::Linear proj_;
+  FastLinear qkv_;
+  FastLinear proj_;
   InteractionBranches branches_;
 };
 

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "arch/common.h"
+#include "arch/fast_matmul.h"
 #include "arch/transformer.h"
 
 namespace uprez {
@@ -14,8 +15,8 @@ constexpr int64_t kReconstructionFeatures = 64;  // num_feat of the pixelshuffle
 
 // nn.Linear that also accepts zero input features (LibTorch's default initialisation divides by fan_in): built
 // with one input feature, then resized; the weights come from the state dict.
-torch::nn::Linear linear_allowing_no_inputs(int64_t in_features, int64_t out_features) {
-  torch::nn::Linear layer(std::max<int64_t>(in_features, 1), out_features);
+FastLinear linear_allowing_no_inputs(int64_t in_features, int64_t out_features) {
+  FastLinear layer(std::max<int64_t>(in_features, 1), out_features);
   if (in_features == 0) layer->weight.set_data(torch::zeros({out_features, 0}));
   return layer;
 }
@@ -35,8 +36,8 @@ torch::Tensor window_offsets(int64_t window_height, int64_t window_width) {
 
 }  // namespace
 
-torch::nn::Conv2d depthwise_conv(int64_t channels) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, channels, 3).padding(1).groups(channels));
+FastConv2d depthwise_conv(int64_t channels) {
+  return FastConv2d(torch::nn::Conv2dOptions(channels, channels, 3).padding(1).groups(channels));
 }
 
 bool shifts_rectangle_windows(int64_t group, int64_t block) {
@@ -45,7 +46,7 @@ bool shifts_rectangle_windows(int64_t group, int64_t block) {
 
 DynamicPosBiasImpl::DynamicPosBiasImpl(int64_t dim, int64_t num_heads) {
   const int64_t pos_dim = dim / 4;
-  pos_proj_ = register_module("pos_proj", torch::nn::Linear(2, pos_dim));
+  pos_proj_ = register_module("pos_proj", FastLinear(2, pos_dim));
   pos1_ = register_module("pos1", normalized_relu_linear(pos_dim, pos_dim));
   pos2_ = register_module("pos2", normalized_relu_linear(pos_dim, pos_dim));
   pos3_ = register_module("pos3", normalized_relu_linear(pos_dim, num_heads));
@@ -91,8 +92,8 @@ DualRectangleWindowAttention::DualRectangleWindowAttention(int64_t dim, int64_t 
                                                            std::array<int64_t, 2> split_size, bool shifted,
                                                            int64_t mask_resolution, bool qkv_bias)
     : split_size_(split_size), shift_size_({split_size[0] / 2, split_size[1] / 2}), shifted_(shifted) {
-  qkv_ = register_module("qkv", torch::nn::Linear(torch::nn::LinearOptions(dim, dim * 3).bias(qkv_bias)));
-  proj_ = register_module("proj", torch::nn::Linear(dim, dim));
+  qkv_ = register_module("qkv", FastLinear(torch::nn::LinearOptions(dim, dim * 3).bias(qkv_bias)));
+  proj_ = register_module("proj", FastLinear(dim, dim));
   torch::nn::ModuleList attns;
   attns_[0] = RectangleWindowAttention(dim / 2, num_heads / 2, split_size[0], split_size[1]);
   attns_[1] = RectangleWindowAttention(dim / 2, num_heads / 2, split_size[1], split_size[0]);
@@ -149,9 +150,9 @@ torch::Tensor SpatialGateImpl::forward(const torch::Tensor& x, int64_t height, i
 }
 
 SpatialGateFeedForwardImpl::SpatialGateFeedForwardImpl(int64_t dim, int64_t hidden_features)
-    : fc1_(register_module("fc1", torch::nn::Linear(dim, hidden_features))),
+    : fc1_(register_module("fc1", FastLinear(dim, hidden_features))),
       sg_(register_module("sg", SpatialGate(hidden_features / 2))),
-      fc2_(register_module("fc2", torch::nn::Linear(hidden_features / 2, dim))) {}
+      fc2_(register_module("fc2", FastLinear(hidden_features / 2, dim))) {}
 
 torch::Tensor SpatialGateFeedForwardImpl::forward(const torch::Tensor& x, int64_t height, int64_t width) {
   return fc2_->forward(sg_->forward(torch::gelu(fc1_->forward(x)), height, width));

@@ -12,6 +12,8 @@
 #include <torch/torch.h>
 
 #include "arch/architecture.h"
+#include "arch/fast_conv.h"
+#include "arch/fast_matmul.h"
 
 namespace uprez {
 
@@ -22,7 +24,7 @@ class TokenMapModule : public torch::nn::Module {
 };
 
 // The 3x3 depthwise convolution (padding 1, with bias) both models use on feature maps.
-torch::nn::Conv2d depthwise_conv(int64_t channels);
+FastConv2d depthwise_conv(int64_t channels);
 
 // CAT's schedule of shifted rectangle windows: block `block` of residual group `group` shifts when the group is
 // even and block is 2, 6, 10, ..., or the group is odd and block is 0, 4, 8, ...
@@ -38,7 +40,7 @@ class DynamicPosBiasImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& offsets);
 
  private:
-  torch::nn::Linear pos_proj_{nullptr};
+  FastLinear pos_proj_{nullptr};
   torch::nn::Sequential pos1_{nullptr};
   torch::nn::Sequential pos2_{nullptr};
   torch::nn::Sequential pos3_{nullptr};
@@ -86,8 +88,8 @@ class DualRectangleWindowAttention : public TokenMapModule {
   std::array<int64_t, 2> split_size_;
   std::array<int64_t, 2> shift_size_;
   bool shifted_;
-  torch::nn::Linear qkv_{nullptr};
-  torch::nn::Linear proj_{nullptr};
+  FastLinear qkv_{nullptr};
+  FastLinear proj_{nullptr};
   std::array<RectangleWindowAttention, 2> attns_{nullptr, nullptr};
 };
 
@@ -100,7 +102,7 @@ class SpatialGateImpl : public torch::nn::Module {
 
  private:
   torch::nn::LayerNorm norm_{nullptr};
-  torch::nn::Conv2d conv_{nullptr};
+  FastConv2d conv_{nullptr};
 };
 TORCH_MODULE(SpatialGate);
 
@@ -111,9 +113,9 @@ class SpatialGateFeedForwardImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, int64_t height, int64_t width);
 
  private:
-  torch::nn::Linear fc1_{nullptr};
+  FastLinear fc1_{nullptr};
   SpatialGate sg_{nullptr};
-  torch::nn::Linear fc2_{nullptr};
+  FastLinear fc2_{nullptr};
 };
 TORCH_MODULE(SpatialGateFeedForward);
 
@@ -150,7 +152,7 @@ class ResidualGroupNetwork : public Network {
   std::string resi_connection_;
   double img_range_;
   torch::Tensor mean_;
-  torch::nn::Conv2d conv_first_{nullptr};
+  FastConv2d conv_first_{nullptr};
   torch::nn::Sequential before_RG_{nullptr};
   torch::nn::ModuleList layers_{nullptr};
   std::vector<ResidualGroup> groups_;
@@ -158,7 +160,7 @@ class ResidualGroupNetwork : public Network {
   torch::nn::AnyModule conv_after_body_;
   torch::nn::Sequential conv_before_upsample_{nullptr};
   torch::nn::Sequential upsample_{nullptr};
-  torch::nn::Conv2d conv_last_{nullptr};
+  FastConv2d conv_last_{nullptr};
 };
 
 }  // namespace uprez

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "arch/common.h"
+#include "arch/fast_matmul.h"
 #include "arch/transformer.h"
 
 namespace uprez {
@@ -64,8 +65,8 @@ torch::nn::Sequential fusion_conv(int64_t in_channels, int64_t out_channels) {
   return fusion;
 }
 
-torch::nn::Conv2d unbiased_conv(int64_t channels, int64_t kernel_size, int64_t groups) {
-  return torch::nn::Conv2d(
+FastConv2d unbiased_conv(int64_t channels, int64_t kernel_size, int64_t groups) {
+  return FastConv2d(
       torch::nn::Conv2dOptions(channels, channels, kernel_size).padding(kernel_size / 2).groups(groups).bias(false));
 }
 
@@ -87,8 +88,8 @@ class LinearWindowAttentionImpl : public torch::nn::Module {
   LinearWindowAttentionImpl(int64_t dim, int64_t num_heads)
       : num_heads_(num_heads),
         scale_(1.0 / std::sqrt(static_cast<double>(dim / num_heads))),
-        qkv_(register_module("qkv", torch::nn::Linear(dim, dim * 3))),
-        proj_(register_module("proj", torch::nn::Linear(dim, dim))),
+        qkv_(register_module("qkv", FastLinear(dim, dim * 3))),
+        proj_(register_module("proj", FastLinear(dim, dim))),
         local_(register_module("local", local_module(dim))) {}
 
   torch::Tensor forward(const torch::Tensor& x) {
@@ -99,9 +100,9 @@ class LinearWindowAttentionImpl : public torch::nn::Module {
     const int64_t window_count = windows.size(0), tokens = kWindow * kWindow;
     const torch::Tensor qkv =
         windows.reshape({window_count, tokens, 3, num_heads_, channels / num_heads_}).permute({2, 0, 3, 1, 4});
-    const torch::Tensor context = torch::matmul(qkv[1].softmax(-2).transpose(-2, -1), qkv[2]);
+    const torch::Tensor context = fast_matmul(qkv[1].softmax(-2).transpose(-2, -1), qkv[2]);
     const torch::Tensor attended =
-        torch::matmul(qkv[0] * scale_, context).transpose(1, 2).reshape({window_count, tokens, channels});
+        fast_matmul(qkv[0] * scale_, context).transpose(1, 2).reshape({window_count, tokens, channels});
     const torch::Tensor merged = proj_->forward(attended).view({-1, kWindow, kWindow, channels});
     return window_reverse(merged, kWindow, height, width) + local;
   }
@@ -109,8 +110,8 @@ class LinearWindowAttentionImpl : public torch::nn::Module {
  private:
   int64_t num_heads_;
   double scale_;
-  torch::nn::Linear qkv_;
-  torch::nn::Linear proj_;
+  FastLinear qkv_;
+  FastLinear proj_;
   torch::nn::Sequential local_;
 };
 TORCH_MODULE(LinearWindowAttention);

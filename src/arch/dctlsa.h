@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "arch/architecture.h"
+#include "arch/fast_conv.h"
 
 namespace uprez {
 
@@ -29,12 +30,12 @@ class DctlsaNetwork : public Network {
   torch::Tensor forward(torch::Tensor x) override;
 
  private:
-  torch::nn::Conv2d fea_conv_{nullptr};
+  FastConv2d fea_conv_{nullptr};
   std::array<std::shared_ptr<LocalSelfAttentionBlock>, 6> blocks_;  // B1..B6
   // c1..c5: fuse the features so far (input features and B1..B(i+1)) into the input of B(i+2).
   std::array<torch::nn::Sequential, 5> dense_fusions_;
   torch::nn::Sequential c_{nullptr};  // fuses the outputs of B1..B6
-  torch::nn::Conv2d lr_conv_{nullptr};
+  FastConv2d lr_conv_{nullptr};
   torch::nn::Sequential upsampler_{nullptr};
 };
 

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "arch/common.h"
+#include "arch/fast_matmul.h"
 #include "arch/transformer.h"
 
 namespace uprez {
@@ -52,8 +53,8 @@ Model load(const StateDict& state) {
   return assemble_model(std::move(info), std::make_shared<DitnNetwork>(options), state);
 }
 
-torch::nn::Conv2d depthwise_conv(int64_t channels, int64_t kernel_size, int64_t dilation) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, channels, kernel_size)
+FastConv2d depthwise_conv(int64_t channels, int64_t kernel_size, int64_t dilation) {
+  return FastConv2d(torch::nn::Conv2dOptions(channels, channels, kernel_size)
                                .padding(kernel_size / 2 * dilation)
                                .dilation(dilation)
                                .groups(channels));
@@ -65,7 +66,7 @@ class InceptionSelfAttentionImpl : public torch::nn::Module {
  public:
   InceptionSelfAttentionImpl(int64_t dim, bool bias)
       : temperature_(register_parameter("temperature", torch::ones({1, 1, 1}))),
-        qkv_(register_module("qkv", torch::nn::Linear(dim, dim * 3))),
+        qkv_(register_module("qkv", FastLinear(dim, dim * 3))),
         project_out_(register_module("project_out", same_conv(dim, dim, 1, bias))) {}
 
   torch::Tensor forward(const torch::Tensor& x) {
@@ -78,8 +79,8 @@ class InceptionSelfAttentionImpl : public torch::nn::Module {
 
  private:
   torch::Tensor temperature_;
-  torch::nn::Linear qkv_;
-  torch::nn::Conv2d project_out_;
+  FastLinear qkv_;
+  FastConv2d project_out_;
 };
 TORCH_MODULE(InceptionSelfAttention);
 
@@ -129,8 +130,8 @@ class MixerLayerImpl : public torch::nn::Module {
 
  private:
   torch::nn::AnyModule mixer_;
-  torch::nn::Conv2d conv1_;
-  torch::nn::Conv2d conv2_;
+  FastConv2d conv1_;
+  FastConv2d conv2_;
   GatedFeedForward ffn_;
 };
 TORCH_MODULE(MixerLayer);

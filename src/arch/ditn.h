@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "arch/architecture.h"
+#include "arch/fast_conv.h"
 
 namespace uprez {
 
@@ -28,9 +29,9 @@ class DitnNetwork : public Network {
 
  private:
   DitnOptions options_;
-  torch::nn::Conv2d sft_{nullptr};
+  FastConv2d sft_{nullptr};
   torch::nn::Sequential ufone_{nullptr};
-  torch::nn::Conv2d conv_after_body_{nullptr};
+  FastConv2d conv_after_body_{nullptr};
   torch::nn::Sequential upsample_{nullptr};
 };
 

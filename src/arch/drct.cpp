@@ -145,7 +145,7 @@ class ResidualDenseGroup : public torch::nn::Module {
 
  private:
   std::array<SwinTransformerBlock, 5> swin_{nullptr, nullptr, nullptr, nullptr, nullptr};
-  std::array<torch::nn::Conv2d, 5> adjust_{nullptr, nullptr, nullptr, nullptr, nullptr};
+  std::array<FastConv2d, 5> adjust_{nullptr, nullptr, nullptr, nullptr, nullptr};
 };
 
 DrctNetwork::DrctNetwork(const DrctOptions& options) : options_(options) {

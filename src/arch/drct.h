@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "arch/architecture.h"
+#include "arch/fast_conv.h"
 #include "arch/transformer.h"
 
 namespace uprez {
@@ -44,16 +45,16 @@ class DrctNetwork : public Network {
 
   DrctOptions options_;
   torch::Tensor mean_;
-  torch::nn::Conv2d conv_first_{nullptr};
+  FastConv2d conv_first_{nullptr};
   PatchEmbed patch_embed_{nullptr};
   torch::Tensor absolute_pos_embed_;
   std::vector<std::shared_ptr<ResidualDenseGroup>> layers_;
   torch::nn::LayerNorm norm_{nullptr};
-  torch::nn::Conv2d conv_after_body_{nullptr};  // null for resi_connection "identity"
+  FastConv2d conv_after_body_{nullptr};  // null for resi_connection "identity"
   // The reconstruction, all null for upsampler "" (upsample_ also for scale 1: spandrel's empty Upsample).
   torch::nn::Sequential conv_before_upsample_{nullptr};
   torch::nn::Sequential upsample_{nullptr};
-  torch::nn::Conv2d conv_last_{nullptr};
+  FastConv2d conv_last_{nullptr};
 };
 
 extern const Architecture kDrctArchitecture;

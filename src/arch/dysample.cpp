@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "arch/common.h"
 #include "core/error.h"
 
 namespace uprez {
@@ -29,11 +30,11 @@ DySampleImpl::DySampleImpl(const DySampleOptions& options) : options_(options) {
   const int64_t offset_channels = 2 * options.groups * options.scale * options.scale;
   if (options.end_convolution)
     end_conv_ = register_module(
-        "end_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(options.in_channels, options.out_channels, 1)));
+        "end_conv", FastConv2d(torch::nn::Conv2dOptions(options.in_channels, options.out_channels, 1)));
   offset_ =
-      register_module("offset", torch::nn::Conv2d(torch::nn::Conv2dOptions(options.in_channels, offset_channels, 1)));
+      register_module("offset", FastConv2d(torch::nn::Conv2dOptions(options.in_channels, offset_channels, 1)));
   scope_ = register_module(
-      "scope", torch::nn::Conv2d(torch::nn::Conv2dOptions(options.in_channels, offset_channels, 1).bias(false)));
+      "scope", FastConv2d(torch::nn::Conv2dOptions(options.in_channels, offset_channels, 1).bias(false)));
   init_pos_ = register_buffer("init_pos", initial_positions(options.scale, options.groups));
 }
 
@@ -58,7 +59,7 @@ torch::Tensor DySampleImpl::forward(const torch::Tensor& x) {
                                  .contiguous()
                                  .flatten(0, 1);
   torch::Tensor output =
-      F::grid_sample(
+      grid_sample_any_dtype(
           x.reshape({batch * options_.groups, -1, height, width}), grid,
           F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kBorder).align_corners(false))
           .view({batch, -1, scale * height, scale * width});

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 
+#include "arch/fast_conv.h"
+
 namespace uprez {
 
 struct DySampleOptions {
@@ -25,9 +27,9 @@ class DySampleImpl : public torch::nn::Module {
 
  private:
   DySampleOptions options_;
-  torch::nn::Conv2d end_conv_{nullptr};
-  torch::nn::Conv2d offset_{nullptr};
-  torch::nn::Conv2d scope_{nullptr};
+  FastConv2d end_conv_{nullptr};
+  FastConv2d offset_{nullptr};
+  FastConv2d scope_{nullptr};
   torch::Tensor init_pos_;
 };
 TORCH_MODULE(DySample);

@@ -26,7 +26,7 @@ PostOps activated() { return PostOps().leaky_relu(kNegativeSlope); }
 // spandrel's conv_block in "CNA" mode without normalisation: Sequential(conv[, activation]), so that the
 // weights are "<name>.0.weight".
 torch::nn::Sequential conv_block(int64_t in_channels, int64_t out_channels, bool activated) {
-  torch::nn::Sequential block(same_fast_conv(in_channels, out_channels, 3));
+  torch::nn::Sequential block(same_conv(in_channels, out_channels, 3));
   if (activated) block->push_back(activation());
   return block;
 }
@@ -41,7 +41,7 @@ const FastConv2dImpl& conv_of(const torch::nn::Sequential& block) { return block
 class ResidualDenseBlock : public torch::nn::Module {
  public:
   ResidualDenseBlock(int64_t num_filters, bool plus) : num_filters_(num_filters) {
-    if (plus) conv1x1_ = register_module("conv1x1", same_fast_conv(num_filters, kGrowthChannels, 1, false));
+    if (plus) conv1x1_ = register_module("conv1x1", same_conv(num_filters, kGrowthChannels, 1, false));
     for (int i = 0; i < kDenseConvs; ++i) {
       const bool last = i == kDenseConvs - 1;
       convs_[i] = register_module("conv" + std::to_string(i + 1),
@@ -261,21 +261,21 @@ EsrganNetwork::EsrganNetwork(const EsrganOptions& options) : options_(options) {
   torch::nn::ModuleList trunk;
   for (int i = 0; i < options.num_blocks; ++i)
     trunk->push_back(std::make_shared<ResidualInResidualDenseBlock>(filters, options.plus));
-  trunk->push_back(same_fast_conv(filters, filters, 3));
+  trunk->push_back(same_conv(filters, filters, 3));
 
-  model_->push_back(same_fast_conv(options.in_nc, filters, 3));
+  model_->push_back(same_conv(options.in_nc, filters, 3));
   model_->push_back(std::make_shared<ShortcutBlock>(trunk));
   for (int64_t factor : upsampling_factors(options.scale)) {
     const auto scale_factor = static_cast<double>(factor);
     model_->push_back(torch::nn::Upsample(torch::nn::UpsampleOptions()
                                               .scale_factor(std::vector<double>{scale_factor, scale_factor})
                                               .mode(torch::kNearest)));
-    model_->push_back(same_fast_conv(filters, filters, 3));
+    model_->push_back(same_conv(filters, filters, 3));
     model_->push_back(activation().ptr());
   }
-  model_->push_back(same_fast_conv(filters, filters, 3));
+  model_->push_back(same_conv(filters, filters, 3));
   model_->push_back(activation().ptr());
-  model_->push_back(same_fast_conv(filters, options.out_nc, 3));
+  model_->push_back(same_conv(filters, options.out_nc, 3));
   register_module("model", model_);
 }
 

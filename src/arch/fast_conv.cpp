@@ -490,7 +490,7 @@ torch::Tensor FastConv2dImpl::gemm_forward(const torch::Tensor& x) const {
   const auto& stride = *options.stride();
   const auto& dilation = *options.dilation();
   const torch::Tensor padded = F::pad(x.contiguous(), F::PadFuncOptions({padding[2], padding[3], padding[0], padding[1]}));
-  const int64_t n = padded.size(0), channels = padded.size(1);
+  const int64_t n = padded.size(0);
   const int64_t out_channels = options.out_channels();
   const int64_t out_height = (padded.size(2) - dilation[0] * (kernel[0] - 1) - 1) / stride[0] + 1;
   const int64_t out_width = (padded.size(3) - dilation[1] * (kernel[1] - 1) - 1) / stride[1] + 1;
@@ -866,11 +866,6 @@ FeatureMap FastConv2dImpl::run_fast(const FeatureMap& x, const FeatureMap* out, 
   FeatureMap result(output, out_channels, true);
   if (out != nullptr && output.data_ptr() != out->data().data_ptr()) FeatureMap(*out).copy_(result);
   return result;
-}
-
-FastConv2d same_fast_conv(int64_t in_channels, int64_t out_channels, int64_t kernel_size, bool bias) {
-  return FastConv2d(
-      torch::nn::Conv2dOptions(in_channels, out_channels, kernel_size).padding(kernel_size / 2).bias(bias));
 }
 
 bool append_activation(PostOps& post, const torch::nn::Module& activation) {

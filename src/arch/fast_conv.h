@@ -165,9 +165,6 @@ class FastConv2dImpl : public torch::nn::Cloneable<FastConv2dImpl> {
 };
 TORCH_MODULE(FastConv2d);
 
-// A stride-1 FastConv2d whose zero padding keeps the spatial size (odd kernels), as common.h's same_conv.
-FastConv2d same_fast_conv(int64_t in_channels, int64_t out_channels, int64_t kernel_size, bool bias = true);
-
 // Appends the post-op equivalent of an activation module (ReLU, LeakyReLU, PReLU) to `post`; false (and `post`
 // unchanged) for any other module, which the caller then runs itself.
 bool append_activation(PostOps& post, const torch::nn::Module& activation);

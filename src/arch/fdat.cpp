@@ -10,6 +10,7 @@
 
 #include "arch/common.h"
 #include "arch/dysample.h"
+#include "arch/fast_matmul.h"
 #include "arch/transformer.h"
 #include "core/error.h"
 
@@ -29,20 +30,20 @@ const std::array<const char*, 8> kUpsamplerNames = {"conv",     "pixelshuffledir
 
 const char* to_string(FdatUpsampler upsampler) { return kUpsamplerNames.at(static_cast<size_t>(upsampler)); }
 
-torch::nn::Conv2d conv(int64_t in_channels, int64_t out_channels, int64_t kernel_size, bool bias = true,
+FastConv2d conv(int64_t in_channels, int64_t out_channels, int64_t kernel_size, bool bias = true,
                        int64_t groups = 1) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, out_channels, kernel_size)
+  return FastConv2d(torch::nn::Conv2dOptions(in_channels, out_channels, kernel_size)
                                .padding(kernel_size / 2)
                                .bias(bias)
                                .groups(groups));
 }
 
-torch::nn::Conv2d depthwise_conv(int64_t channels, int64_t kernel_size, bool bias) {
+FastConv2d depthwise_conv(int64_t channels, int64_t kernel_size, bool bias) {
   return conv(channels, channels, kernel_size, bias, channels);
 }
 
-torch::nn::Linear linear(int64_t in_features, int64_t out_features, bool bias) {
-  return torch::nn::Linear(torch::nn::LinearOptions(in_features, out_features).bias(bias));
+FastLinear linear(int64_t in_features, int64_t out_features, bool bias) {
+  return FastLinear(torch::nn::LinearOptions(in_features, out_features).bias(bias));
 }
 
 torch::nn::LeakyReLU leaky_relu(double negative_slope) {
@@ -53,12 +54,6 @@ torch::nn::Upsample nearest_upsample(int64_t scale) {
   const auto factor = static_cast<double>(scale);
   return torch::nn::Upsample(
       torch::nn::UpsampleOptions().scale_factor(std::vector<double>{factor, factor}).mode(torch::kNearest));
-}
-
-torch::nn::ConvTranspose2d transposed_conv(int64_t in_channels, int64_t out_channels, int64_t kernel_size,
-                                           int64_t stride, int64_t padding) {
-  return torch::nn::ConvTranspose2d(
-      torch::nn::ConvTranspose2dOptions(in_channels, out_channels, kernel_size).stride(stride).padding(padding));
 }
 
 bool is_power_of_two(int64_t value) { return (value & (value - 1)) == 0; }
@@ -98,8 +93,8 @@ class FdatSpatialWindowAttention : public torch::nn::Module {
   int64_t window_;
   int64_t heads_;
   double scale_;
-  torch::nn::Linear qkv_;
-  torch::nn::Linear proj_;
+  FastLinear qkv_;
+  FastLinear proj_;
   torch::Tensor bias_;
 };
 
@@ -120,16 +115,16 @@ class FdatChannelAttention : public torch::nn::Module {
     const auto normalize = F::NormalizeFuncOptions().dim(-1);
     const torch::Tensor q = F::normalize(qkv[0].transpose(-2, -1), normalize);
     const torch::Tensor k = F::normalize(qkv[1].transpose(-2, -1), normalize);
-    const torch::Tensor attention = torch::softmax(torch::matmul(q, k.transpose(-2, -1)) * temp_, -1);
+    const torch::Tensor attention = torch::softmax(fast_matmul(q, k.transpose(-2, -1)) * temp_, -1);
     return proj_->forward(
-        torch::matmul(attention, qkv[2].transpose(-2, -1)).permute({0, 3, 1, 2}).reshape({batch, length, channels}));
+        fast_matmul(attention, qkv[2].transpose(-2, -1)).permute({0, 3, 1, 2}).reshape({batch, length, channels}));
   }
 
  private:
   int64_t heads_;
   torch::Tensor temp_;
-  torch::nn::Linear qkv_;
-  torch::nn::Linear proj_;
+  FastLinear qkv_;
+  FastLinear proj_;
 };
 
 // SimplifiedAIM: the interaction between the attention and conv branches, as a spatial gate "sg" (conv to one
@@ -178,9 +173,9 @@ class FdatFeedForward : public torch::nn::Module {
 
  private:
   int64_t hidden_;
-  torch::nn::Linear fc1_;
-  torch::nn::Linear fc2_;
-  torch::nn::Conv2d smix_;
+  FastLinear fc1_;
+  FastLinear fc2_;
+  FastConv2d smix_;
 };
 
 // SimplifiedDATBlock: x + interaction(attention(n1(x)), GELU(depthwise conv(n1(x)))), then x + ffn(n2(x)).
@@ -246,7 +241,7 @@ class FdatResidualGroup : public torch::nn::Module {
 
  private:
   torch::nn::ModuleList blocks_;
-  torch::nn::Conv2d conv_;
+  FastConv2d conv_;
 };
 
 // PA (pixel attention): x * sigmoid(conv1x1(x)), weights "conv.0".
@@ -303,8 +298,8 @@ class FdatDeformableAttentionUpsampler : public torch::nn::Module {
     const torch::Tensor queries =
         q.view({batch, kHeads, hidden_ / kHeads, out_height * out_width}).permute({0, 1, 3, 2}).unsqueeze(3);
     const torch::Tensor keys = k + relative_position_bias_table_;
-    const torch::Tensor attention = torch::matmul(queries * attention_scale_, keys.transpose(-1, -2)).softmax(-1);
-    const torch::Tensor output = torch::matmul(attention, v);
+    const torch::Tensor attention = fast_matmul(queries * attention_scale_, keys.transpose(-1, -2)).softmax(-1);
+    const torch::Tensor output = fast_matmul(attention, v);
     return output.view({batch, kHeads, out_height, out_width, 1, -1})
         .permute({0, 1, 5, 4, 2, 3})
         .reshape({batch, -1, out_height, out_width});
@@ -343,7 +338,7 @@ class FdatDeformableAttentionUpsampler : public torch::nn::Module {
   static torch::Tensor sample_points(const torch::Tensor& features, const torch::Tensor& grid, int64_t batch) {
     const int64_t group_channels = features.size(1);
     const int64_t out_height = grid.size(1) / kPoints, out_width = grid.size(2) / kPoints;
-    const torch::Tensor sampled = F::grid_sample(
+    const torch::Tensor sampled = grid_sample_any_dtype(
         features, grid,
         F::GridSampleFuncOptions().mode(torch::kBilinear).padding_mode(torch::kZeros).align_corners(true));
     return sampled.view({batch, kGroups, group_channels, kPoints, out_height, kPoints, out_width})
@@ -355,8 +350,8 @@ class FdatDeformableAttentionUpsampler : public torch::nn::Module {
   int64_t scale_;
   int64_t hidden_;
   double attention_scale_;
-  torch::nn::Conv2d proj_q_;
-  torch::nn::Conv2d proj_k_;
+  FastConv2d proj_q_;
+  FastConv2d proj_k_;
   torch::nn::Sequential conv_offset_;
   ChannelLayerNorm layer_norm_;
   torch::Tensor relative_position_bias_table_;

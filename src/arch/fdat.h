@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "arch/architecture.h"
+#include "arch/fast_conv.h"
 
 namespace uprez {
 
@@ -38,10 +39,10 @@ class FdatNetwork : public Network {
   int64_t scale_;
   int64_t unshuffle_;  // the PixelUnshuffle factor with unshuffle_mod, else 1
   // "conv_first": a plain conv, or Sequential(PixelUnshuffle, conv) with unshuffle_mod.
-  torch::nn::Conv2d conv_first_{nullptr};
+  FastConv2d conv_first_{nullptr};
   torch::nn::Sequential unshuffled_conv_first_{nullptr};
   torch::nn::Sequential groups_{nullptr};
-  torch::nn::Conv2d conv_after_{nullptr};
+  FastConv2d conv_after_{nullptr};
   torch::nn::Sequential upsampler_{nullptr};
 };
 

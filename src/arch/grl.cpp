@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "arch/common.h"
+#include "arch/fast_matmul.h"
 #include "arch/transformer.h"
 
 namespace uprez {
@@ -342,8 +343,8 @@ class AffineTransform : public torch::nn::Module {
       : logit_scale_(register_parameter("logit_scale", torch::log(10 * torch::ones({num_heads, 1, 1})))),
         cpb_mlp_(register_module(
             "cpb_mlp", torch::nn::Sequential(
-                           torch::nn::Linear(2, kPositionMlpFeatures), torch::nn::ReLU(),
-                           torch::nn::Linear(torch::nn::LinearOptions(kPositionMlpFeatures, num_heads).bias(false))))) {
+                           FastLinear(2, kPositionMlpFeatures), torch::nn::ReLU(),
+                           FastLinear(torch::nn::LinearOptions(kPositionMlpFeatures, num_heads).bias(false))))) {
   }
 
   // similarity: (B_, heads, N1, N2); index: (N1, N2) rows of the table; mask: (nW, N1, N2) or undefined.
@@ -370,8 +371,8 @@ torch::Tensor cosine_attention(const torch::Tensor& q, const torch::Tensor& k, c
                                AffineTransform& transform, const torch::Tensor& table, const torch::Tensor& index,
                                const torch::Tensor& mask) {
   const auto unit = [](const torch::Tensor& t) { return F::normalize(t, F::NormalizeFuncOptions().dim(-1)); };
-  const torch::Tensor similarity = torch::matmul(unit(q), unit(k).transpose(-2, -1));
-  return torch::matmul(transform.forward(similarity, table, index, mask).softmax(-1), v);
+  const torch::Tensor similarity = fast_matmul(unit(q), unit(k).transpose(-2, -1));
+  return fast_matmul(transform.forward(similarity, table, index, mask).softmax(-1), v);
 }
 
 // (B*nW, heads, N, d) attention output -> (B*nW, wh, ww, heads*d).
@@ -467,7 +468,7 @@ class AnchorStripeAttention : public torch::nn::Module {
 // kernel_size x kernel_size conv with the given stride, then a 1x1 conv; weights "<name>.0/1.*".
 torch::nn::Sequential separable_conv(int64_t in_channels, int64_t out_channels, int64_t kernel_size, int64_t stride,
                                      bool bias) {
-  return torch::nn::Sequential(torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, in_channels, kernel_size)
+  return torch::nn::Sequential(FastConv2d(torch::nn::Conv2dOptions(in_channels, in_channels, kernel_size)
                                                      .stride(stride)
                                                      .padding(kernel_size / 2)
                                                      .groups(in_channels)
@@ -480,7 +481,7 @@ class QkvProjection : public torch::nn::Module {
  public:
   QkvProjection(int64_t dim, bool bias, const std::string& type) {
     if (type == "linear")
-      linear_ = register_module("body", torch::nn::Linear(torch::nn::LinearOptions(dim, dim * 3).bias(bias)));
+      linear_ = register_module("body", FastLinear(torch::nn::LinearOptions(dim, dim * 3).bias(bias)));
     else
       conv_ = register_module("body", separable_conv(dim, dim * 3, 3, 1, bias));
   }
@@ -492,7 +493,7 @@ class QkvProjection : public torch::nn::Module {
   }
 
  private:
-  torch::nn::Linear linear_{nullptr};
+  FastLinear linear_{nullptr};
   torch::nn::Sequential conv_{nullptr};
 };
 
@@ -502,7 +503,7 @@ class PatchMerging : public torch::nn::Module {
  public:
   PatchMerging(int64_t in_dim, int64_t out_dim)
       : reduction_(register_module("reduction",
-                                   torch::nn::Linear(torch::nn::LinearOptions(4 * in_dim, out_dim).bias(false)))) {}
+                                   FastLinear(torch::nn::LinearOptions(4 * in_dim, out_dim).bias(false)))) {}
 
   // x: (B, H*W, C) -> (B, H/2 * W/2, out_dim).
   torch::Tensor forward(const torch::Tensor& x, int64_t height, int64_t width) {
@@ -516,7 +517,7 @@ class PatchMerging : public torch::nn::Module {
   }
 
  private:
-  torch::nn::Linear reduction_;
+  FastLinear reduction_;
 };
 
 // AnchorLinear (avgpool): average pooling by the down factor, then "reduction" (Linear with bias).
@@ -524,7 +525,7 @@ class AnchorLinear : public torch::nn::Module {
  public:
   AnchorLinear(int64_t in_channels, int64_t out_channels, int64_t down_factor)
       : down_factor_(down_factor),
-        reduction_(register_module("reduction", torch::nn::Linear(in_channels, out_channels))) {}
+        reduction_(register_module("reduction", FastLinear(in_channels, out_channels))) {}
 
   // x: (B, H*W, C) -> (B, H/df, W/df, out_channels).
   torch::Tensor forward(const torch::Tensor& x, int64_t height, int64_t width) {
@@ -536,7 +537,7 @@ class AnchorLinear : public torch::nn::Module {
 
  private:
   int64_t down_factor_;
-  torch::nn::Linear reduction_;
+  FastLinear reduction_;
 };
 
 // AnchorProjection: the anchor map (B, H/df, W/df, dim/2) from the tokens, by one projection that downscales by
@@ -595,7 +596,7 @@ class AnchorProjection : public torch::nn::Module {
  private:
   std::shared_ptr<AnchorLinear> pool_;
   std::vector<std::shared_ptr<PatchMerging>> merges_;
-  std::vector<torch::nn::Conv2d> convs_;  // "conv2d"
+  std::vector<FastConv2d> convs_;  // "conv2d"
   std::vector<torch::nn::Sequential> separable_convs_;
 };
 
@@ -616,7 +617,7 @@ class MixedAttention : public torch::nn::Module {
     stripe_attn_ = register_module(
         "stripe_attn",
         std::make_shared<AnchorStripeAttention>(stripe, stripe_shift, heads_stripe, options.anchor_window_down_factor));
-    proj_ = register_module("proj", torch::nn::Linear(dim, dim));
+    proj_ = register_module("proj", FastLinear(dim, dim));
   }
 
   torch::Tensor forward(const torch::Tensor& x, int64_t height, int64_t width, const AttentionGeometry& geometry,
@@ -634,7 +635,7 @@ class MixedAttention : public torch::nn::Module {
   std::shared_ptr<AnchorProjection> anchor_;
   std::shared_ptr<CosineWindowAttention> window_attn_;
   std::shared_ptr<AnchorStripeAttention> stripe_attn_;
-  torch::nn::Linear proj_{nullptr};
+  FastLinear proj_{nullptr};
 };
 
 // EfficientMixAttnTransformerBlock (post-norm): x + norm1(attn(x)) [+ channel-attention conv branch "conv" of
@@ -674,11 +675,11 @@ class MixedAttentionBlock : public torch::nn::Module {
 };
 
 // swin_v1_block.Linear: nn.Linear over the channels of an NCHW map (conv_type "linear").
-class ChannelLinearImpl : public torch::nn::LinearImpl {
+class ChannelLinearImpl : public FastLinearImpl {
  public:
-  using LinearImpl::LinearImpl;
+  using FastLinearImpl::FastLinearImpl;
   torch::Tensor forward(const torch::Tensor& x) {
-    return tokens_to_image(LinearImpl::forward(image_to_tokens(x)), x.size(2), x.size(3));
+    return tokens_to_image(FastLinearImpl::forward(image_to_tokens(x)), x.size(2), x.size(3));
   }
 };
 TORCH_MODULE(ChannelLinear);

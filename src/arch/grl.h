@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include "arch/architecture.h"
+#include "arch/fast_conv.h"
 
 namespace uprez {
 
@@ -51,17 +52,17 @@ class GrlNetwork : public Network {
   GrlOptions options_;
   int64_t pad_size_;
   torch::Tensor mean_;
-  torch::nn::Conv2d conv_first_{nullptr};
+  FastConv2d conv_first_{nullptr};
   torch::nn::LayerNorm norm_start_{nullptr};
   std::vector<std::shared_ptr<GrlTransformerStage>> layers_;
   torch::nn::LayerNorm norm_end_{nullptr};
   torch::nn::AnyModule conv_after_body_;
   torch::nn::Sequential conv_before_upsample_{nullptr};  // "pixelshuffle" and "nearest+conv"
   torch::nn::Sequential upsample_{nullptr};              // "upsample.up": the pixel-shuffle upsamplers
-  torch::nn::Conv2d conv_up1_{nullptr};                  // "nearest+conv"
-  torch::nn::Conv2d conv_up2_{nullptr};
-  torch::nn::Conv2d conv_hr_{nullptr};
-  torch::nn::Conv2d conv_last_{nullptr};  // all but "pixelshuffledirect"
+  FastConv2d conv_up1_{nullptr};                         // "nearest+conv"
+  FastConv2d conv_up2_{nullptr};
+  FastConv2d conv_hr_{nullptr};
+  FastConv2d conv_last_{nullptr};  // all but "pixelshuffledirect"
 };
 
 extern const Architecture kGrlArchitecture;

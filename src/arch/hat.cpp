@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "arch/common.h"
+#include "arch/fast_matmul.h"
 #include "core/error.h"
 
 namespace uprez {
@@ -124,11 +125,11 @@ class OverlapCrossAttentionBlock : public torch::nn::Module {
         scale_(std::pow(static_cast<double>(options.embed_dim / num_heads), -0.5)) {
     const int64_t dim = options.embed_dim;
     norm1_ = register_module("norm1", layer_norm(dim));
-    qkv_ = register_module("qkv", torch::nn::Linear(torch::nn::LinearOptions(dim, dim * 3).bias(options.qkv_bias)));
+    qkv_ = register_module("qkv", FastLinear(torch::nn::LinearOptions(dim, dim * 3).bias(options.qkv_bias)));
     const int64_t table_side = window_ + overlap_window_ - 1;
     relative_position_bias_table_ =
         register_parameter("relative_position_bias_table", torch::zeros({table_side * table_side, num_heads}));
-    proj_ = register_module("proj", torch::nn::Linear(dim, dim));
+    proj_ = register_module("proj", FastLinear(dim, dim));
     norm2_ = register_module("norm2", layer_norm(dim));
     mlp_ = register_module("mlp", hat_mlp(options));
   }
@@ -173,9 +174,9 @@ class OverlapCrossAttentionBlock : public torch::nn::Module {
   int64_t num_heads_;
   double scale_;
   torch::nn::LayerNorm norm1_{nullptr};
-  torch::nn::Linear qkv_{nullptr};
+  FastLinear qkv_{nullptr};
   torch::Tensor relative_position_bias_table_;
-  torch::nn::Linear proj_{nullptr};
+  FastLinear proj_{nullptr};
   torch::nn::LayerNorm norm2_{nullptr};
   Mlp mlp_{nullptr};
 };
@@ -312,7 +313,7 @@ class ResidualHybridAttentionGroup : public torch::nn::Module {
 
  private:
   std::shared_ptr<AttentionBlocks> residual_group_;
-  torch::nn::Conv2d conv_{nullptr};
+  FastConv2d conv_{nullptr};
 };
 
 HatNetwork::HatNetwork(const HatOptions& options) : options_(options), overlap_window_(overlap_window_size(options)) {

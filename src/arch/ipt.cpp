@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "arch/common.h"
+#include "arch/fast_matmul.h"
 #include "arch/transformer.h"
 #include "core/error.h"
 
@@ -122,8 +123,8 @@ torch::Tensor with_position(const torch::Tensor& x, const torch::Tensor& positio
   return position.defined() ? x + position : x;
 }
 
-torch::nn::Linear linear(int64_t in_features, int64_t out_features, bool bias = true) {
-  return torch::nn::Linear(torch::nn::LinearOptions(in_features, out_features).bias(bias));
+FastLinear linear(int64_t in_features, int64_t out_features, bool bias = true) {
+  return FastLinear(torch::nn::LinearOptions(in_features, out_features).bias(bias));
 }
 
 // The crops of `x` (1, C, H, W) that unfold(size, stride) produces: (L, C, size, size).
@@ -168,15 +169,15 @@ class IptMultiheadAttention : public torch::nn::Module {
       return x.view({x.size(0), x.size(1), num_heads_, head_dim}).permute({1, 2, 0, 3});
     };
     const torch::Tensor attended =
-        scaled_attention(split_heads(F::linear(query, weights[0])), split_heads(F::linear(key, weights[1])),
-                         split_heads(F::linear(value, weights[2])), 1.0 / std::sqrt(static_cast<double>(head_dim)));
+        scaled_attention(split_heads(fast_linear(query, weights[0])), split_heads(fast_linear(key, weights[1])),
+                         split_heads(fast_linear(value, weights[2])), 1.0 / std::sqrt(static_cast<double>(head_dim)));
     return out_proj_->forward(attended.permute({2, 0, 1, 3}).reshape(query.sizes()));
   }
 
  private:
   int64_t num_heads_;
   torch::Tensor in_proj_weight_;
-  torch::nn::Linear out_proj_;
+  FastLinear out_proj_;
 };
 
 // IPT's pre-norm TransformerEncoderLayer: src + self_attn(norm1(src)), then src + linear2(relu(linear1(norm2))).
@@ -197,8 +198,8 @@ class IptEncoderLayer : public torch::nn::Module {
 
  private:
   std::shared_ptr<IptMultiheadAttention> self_attn_;
-  torch::nn::Linear linear1_;
-  torch::nn::Linear linear2_;
+  FastLinear linear1_;
+  FastLinear linear2_;
   torch::nn::LayerNorm norm1_;
   torch::nn::LayerNorm norm2_;
 };
@@ -228,8 +229,8 @@ class IptDecoderLayer : public torch::nn::Module {
  private:
   std::shared_ptr<IptMultiheadAttention> self_attn_;
   std::shared_ptr<IptMultiheadAttention> multihead_attn_;
-  torch::nn::Linear linear1_;
-  torch::nn::Linear linear2_;
+  FastLinear linear1_;
+  FastLinear linear2_;
   torch::nn::LayerNorm norm1_;
   torch::nn::LayerNorm norm2_;
   torch::nn::LayerNorm norm3_;
@@ -334,7 +335,7 @@ class IptVisionTransformer : public torch::nn::Module {
  private:
   IptOptions options_;
   int64_t embedding_dim_;
-  torch::nn::Linear linear_encoding_{nullptr};
+  FastLinear linear_encoding_{nullptr};
   torch::nn::Sequential mlp_head_{nullptr};
   torch::nn::Embedding query_embed_{nullptr};
   std::shared_ptr<IptEncoder> encoder_;
@@ -368,7 +369,7 @@ class IptTail : public torch::nn::Module {
 
  private:
   torch::nn::Sequential upsampler_{nullptr};
-  torch::nn::Conv2d conv_{nullptr};
+  FastConv2d conv_{nullptr};
 };
 
 IptNetwork::IptNetwork(const IptOptions& options) : options_(options) {

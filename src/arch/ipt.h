@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "arch/architecture.h"
+#include "arch/fast_conv.h"
 
 namespace uprez {
 
@@ -52,8 +53,8 @@ class IptNetwork : public Network {
   // 2), their outputs blended out_step = int(shave / 2 * scale) apart (computed in floating point).
   int64_t shave_;
   int64_t out_step_;
-  torch::nn::Conv2d sub_mean_{nullptr};
-  torch::nn::Conv2d add_mean_{nullptr};
+  FastConv2d sub_mean_{nullptr};
+  FastConv2d add_mean_{nullptr};
   torch::nn::ModuleList head_{nullptr};
   std::shared_ptr<IptVisionTransformer> body_;
   torch::nn::ModuleList tail_{nullptr};

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "arch/common.h"
+#include "arch/fast_matmul.h"
 #include "core/error.h"
 
 namespace uprez {
@@ -20,8 +21,8 @@ constexpr int64_t kDegradationDim = 512;
 constexpr const char* kDeNetType = "DEResNet";
 constexpr const char* kDegreeActivation = "sigmoid";
 
-torch::nn::Conv2d strided_conv(int64_t in_channels, int64_t out_channels, int64_t stride) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, out_channels, 3).stride(stride).padding(1));
+FastConv2d strided_conv(int64_t in_channels, int64_t out_channels, int64_t stride) {
+  return FastConv2d(torch::nn::Conv2dOptions(in_channels, out_channels, 3).stride(stride).padding(1));
 }
 
 torch::nn::ReLU relu() { return torch::nn::ReLU(torch::nn::ReLUOptions().inplace(true)); }
@@ -148,7 +149,7 @@ class ResidualDenseBlockImpl : public torch::nn::Module {
   }
 
  private:
-  std::array<torch::nn::Conv2d, 5> convs_{nullptr, nullptr, nullptr, nullptr, nullptr};
+  std::array<FastConv2d, 5> convs_{nullptr, nullptr, nullptr, nullptr, nullptr};
 };
 TORCH_MODULE(ResidualDenseBlock);
 
@@ -176,9 +177,9 @@ class AffineModulateImpl : public torch::nn::Module {
  public:
   explicit AffineModulateImpl(int64_t num_feat) {
     const int64_t hidden = (kDegradationDim + num_feat * 2) / 2;
-    fc_ = register_module("fc", torch::nn::Sequential(torch::nn::Linear(kDegradationDim, hidden), relu(),
-                                                      torch::nn::Linear(hidden, hidden), relu(),
-                                                      torch::nn::Linear(hidden, num_feat * 2)));
+    fc_ = register_module("fc", torch::nn::Sequential(FastLinear(kDegradationDim, hidden), relu(),
+                                                      FastLinear(hidden, hidden), relu(),
+                                                      FastLinear(hidden, num_feat * 2)));
   }
 
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& embedding) {
@@ -203,8 +204,8 @@ class ResidualBlockNoBNImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x) { return x + conv2_->forward(torch::relu(conv1_->forward(x))); }
 
  private:
-  torch::nn::Conv2d conv1_;
-  torch::nn::Conv2d conv2_;
+  FastConv2d conv1_;
+  FastConv2d conv2_;
 };
 TORCH_MODULE(ResidualBlockNoBN);
 
@@ -243,8 +244,8 @@ class DegradationEstimator : public torch::nn::Module {
         }
       }
       body_->push_back(body);
-      fc_degree_->push_back(torch::nn::Sequential(torch::nn::Linear(feats.back(), kDegradationDim), relu(),
-                                                  torch::nn::Linear(kDegradationDim, 1), torch::nn::Sigmoid()));
+      fc_degree_->push_back(torch::nn::Sequential(FastLinear(feats.back(), kDegradationDim), relu(),
+                                                  FastLinear(kDegradationDim, 1), torch::nn::Sigmoid()));
     }
   }
 
@@ -253,7 +254,7 @@ class DegradationEstimator : public torch::nn::Module {
     std::vector<torch::Tensor> degrees;
     for (size_t branch = 0; branch < body_->size(); ++branch) {
       const torch::Tensor features = body_->at<torch::nn::SequentialImpl>(branch).forward(
-          conv_first_->at<torch::nn::Conv2dImpl>(branch).forward(x));
+          conv_first_->at<FastConv2dImpl>(branch).forward(x));
       const torch::Tensor pooled = torch::adaptive_avg_pool2d(features, {1, 1}).squeeze(-1).squeeze(-1);
       degrees.push_back(fc_degree_->at<torch::nn::SequentialImpl>(branch).forward(pooled).squeeze(-1));
     }
@@ -282,7 +283,7 @@ MmrealsrNetwork::MmrealsrNetwork(const MmrealsrOptions& options) : options_(opti
   conv_last_ = register_module("conv_last", same_conv(features, options.num_out_ch, 3));
   de_net_ = register_module("de_net", std::make_shared<DegradationEstimator>(options));
   dd_embed_ = register_module(
-      "dd_embed", torch::nn::Sequential(torch::nn::Linear(options.num_degradation, kDegradationDim), relu()));
+      "dd_embed", torch::nn::Sequential(FastLinear(options.num_degradation, kDegradationDim), relu()));
 }
 
 torch::Tensor MmrealsrNetwork::forward(torch::Tensor x) {

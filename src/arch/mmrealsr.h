@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "arch/architecture.h"
+#include "arch/fast_conv.h"
 
 namespace uprez {
 
@@ -41,14 +42,14 @@ class MmrealsrNetwork : public Network {
 
  private:
   MmrealsrOptions options_;
-  torch::nn::Conv2d conv_first_{nullptr};
+  FastConv2d conv_first_{nullptr};
   torch::nn::ModuleList body_{nullptr};
   torch::nn::ModuleList am_list_{nullptr};
-  torch::nn::Conv2d conv_body_{nullptr};
-  torch::nn::Conv2d conv_up1_{nullptr};
-  torch::nn::Conv2d conv_up2_{nullptr};
-  torch::nn::Conv2d conv_hr_{nullptr};
-  torch::nn::Conv2d conv_last_{nullptr};
+  FastConv2d conv_body_{nullptr};
+  FastConv2d conv_up1_{nullptr};
+  FastConv2d conv_up2_{nullptr};
+  FastConv2d conv_hr_{nullptr};
+  FastConv2d conv_last_{nullptr};
   std::shared_ptr<DegradationEstimator> de_net_;
   torch::nn::Sequential dd_embed_{nullptr};
 };

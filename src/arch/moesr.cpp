@@ -47,17 +47,17 @@ class InceptionDepthwiseConv : public torch::nn::Module {
   static constexpr int64_t kSquareKernel = 3;
   static constexpr int64_t kBandKernel = 11;
 
-  torch::nn::Conv2d depthwise(std::vector<int64_t> kernel) const {
-    return torch::nn::Conv2d(torch::nn::Conv2dOptions(branch_channels_, branch_channels_, kernel)
+  FastConv2d depthwise(std::vector<int64_t> kernel) const {
+    return FastConv2d(torch::nn::Conv2dOptions(branch_channels_, branch_channels_, kernel)
                                  .padding(std::vector<int64_t>{kernel[0] / 2, kernel[1] / 2})
                                  .groups(branch_channels_));
   }
 
   int64_t branch_channels_;
   int64_t identity_channels_;
-  torch::nn::Conv2d dwconv_hw_;
-  torch::nn::Conv2d dwconv_w_;
-  torch::nn::Conv2d dwconv_h_;
+  FastConv2d dwconv_hw_;
+  FastConv2d dwconv_w_;
+  FastConv2d dwconv_h_;
 };
 
 // MambaOut's GatedCNNBlock: channel LayerNorm "norm", 3x3 conv "fc1" split into gate g, identity i and conv part
@@ -76,17 +76,17 @@ class MoesrGatedCnnBlock : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x) {
     const std::vector<torch::Tensor> parts =
         fc1_->forward(norm_->forward(x)).split_with_sizes({hidden_, hidden_ - conv_channels_, conv_channels_}, 1);
-    const torch::Tensor gated = torch::mish(parts[0]) * torch::cat({parts[1], conv_->forward(parts[2])}, 1);
-    return torch::mish(fc2_->forward(gated)) * gamma_ + x;
+    const torch::Tensor gated = mish_any_dtype(parts[0]) * torch::cat({parts[1], conv_->forward(parts[2])}, 1);
+    return mish_any_dtype(fc2_->forward(gated)) * gamma_ + x;
   }
 
  private:
   int64_t hidden_;
   int64_t conv_channels_;
   ChannelLayerNorm norm_;
-  torch::nn::Conv2d fc1_;
+  FastConv2d fc1_;
   std::shared_ptr<InceptionDepthwiseConv> conv_;
-  torch::nn::Conv2d fc2_;
+  FastConv2d fc2_;
   torch::Tensor gamma_;
 };
 

@@ -8,6 +8,7 @@
 #include <torch/torch.h>
 
 #include "arch/architecture.h"
+#include "arch/fast_conv.h"
 
 namespace uprez {
 
@@ -32,7 +33,7 @@ class MoesrNetwork : public Network {
 
  private:
   int64_t scale_;
-  torch::nn::Conv2d in_to_dim_{nullptr};
+  FastConv2d in_to_dim_{nullptr};
   torch::nn::Sequential blocks_{nullptr};
   torch::nn::Sequential upscale_{nullptr};
 };

@@ -45,23 +45,24 @@ class MosrGeoEnsemblePixelShuffle : public torch::nn::Module {
 
  private:
   int64_t scale_;
-  torch::nn::Conv2d in_to_k_;
+  FastConv2d in_to_k_;
 };
 
 // AST's ConvBlock: Sequential(conv 3x3, Mish, conv 3x3, Mish) "block" plus a 1x1 conv "conv11".
 class MosrConvBlock : public torch::nn::Module {
  public:
   MosrConvBlock(int64_t in_channels, int64_t out_channels)
-      : block_(register_module("block",
-                               torch::nn::Sequential(same_conv(in_channels, out_channels, 3), torch::nn::Mish(),
-                                                     same_conv(out_channels, out_channels, 3), torch::nn::Mish()))),
+      : block_(register_module("block", torch::nn::Sequential(same_conv(in_channels, out_channels, 3),
+                                                              torch::nn::Functional(mish_any_dtype),
+                                                              same_conv(out_channels, out_channels, 3),
+                                                              torch::nn::Functional(mish_any_dtype)))),
         conv11_(register_module("conv11", same_conv(in_channels, out_channels, 1))) {}
 
   torch::Tensor forward(const torch::Tensor& x) { return block_->forward(x) + conv11_->forward(x); }
 
  private:
   torch::nn::Sequential block_;
-  torch::nn::Conv2d conv11_;
+  FastConv2d conv11_;
 };
 
 // MambaOut's GatedCNNBlock: LayerNorm "norm", conv "fc1" split into gate / identity / depthwise-conv parts,
@@ -74,7 +75,7 @@ class MosrGatedCnnBlock : public torch::nn::Module {
         norm_(register_module("norm", ChannelLayerNorm(options.dim))),
         fc1_(register_module("fc1", same_conv(options.dim, hidden_ * 2, 3))),
         conv_(register_module(
-            "conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(conv_channels_, conv_channels_, options.kernel_size)
+            "conv", FastConv2d(torch::nn::Conv2dOptions(conv_channels_, conv_channels_, options.kernel_size)
                                           .padding(options.kernel_size / 2)
                                           .groups(conv_channels_)))),
         fc2_(register_module("fc2", same_conv(hidden_, options.dim, 3))) {}
@@ -82,17 +83,17 @@ class MosrGatedCnnBlock : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x) {
     const std::vector<torch::Tensor> parts =
         fc1_->forward(norm_->forward(x)).split_with_sizes({hidden_, hidden_ - conv_channels_, conv_channels_}, 1);
-    const torch::Tensor gated = torch::mish(parts[0]) * torch::cat({parts[1], conv_->forward(parts[2])}, 1);
-    return torch::mish(fc2_->forward(gated)) + (x - kShortcutOffset);
+    const torch::Tensor gated = mish_any_dtype(parts[0]) * torch::cat({parts[1], conv_->forward(parts[2])}, 1);
+    return mish_any_dtype(fc2_->forward(gated)) + (x - kShortcutOffset);
   }
 
  private:
   int64_t hidden_;
   int64_t conv_channels_;
   ChannelLayerNorm norm_;
-  torch::nn::Conv2d fc1_;
-  torch::nn::Conv2d conv_;
-  torch::nn::Conv2d fc2_;
+  FastConv2d fc1_;
+  FastConv2d conv_;
+  FastConv2d fc2_;
 };
 
 MosrNetwork::MosrNetwork(const MosrOptions& options) {
@@ -100,9 +101,9 @@ MosrNetwork::MosrNetwork(const MosrOptions& options) {
   gblocks_ = register_module("gblocks", torch::nn::Sequential(same_conv(options.in_ch, dim, 3)));
   for (int i = 0; i < options.n_block; ++i) gblocks_->push_back(std::make_shared<MosrGatedCnnBlock>(options));
   gblocks_->push_back(same_conv(dim, dim * 2, 3));
-  gblocks_->push_back(torch::nn::Mish());
+  gblocks_->push_back(torch::nn::Functional(mish_any_dtype));
   gblocks_->push_back(same_conv(dim * 2, dim, 3));
-  gblocks_->push_back(torch::nn::Mish());
+  gblocks_->push_back(torch::nn::Functional(mish_any_dtype));
   gblocks_->push_back(same_conv(dim, dim, 1));
 
   shortcut_ = register_module("shortcut", std::make_shared<MosrConvBlock>(options.in_ch, dim));

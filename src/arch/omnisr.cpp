@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "arch/common.h"
+#include "arch/fast_matmul.h"
 #include "arch/transformer.h"
 
 namespace uprez {
@@ -69,12 +70,12 @@ Model load(const StateDict& file_state) {
   return assemble_model(std::move(info), std::make_shared<OmniSrNetwork>(options), state);
 }
 
-torch::nn::Conv2d depthwise_conv(int64_t channels, bool bias) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, channels, 3).padding(1).groups(channels).bias(bias));
+FastConv2d depthwise_conv(int64_t channels, bool bias) {
+  return FastConv2d(torch::nn::Conv2dOptions(channels, channels, 3).padding(1).groups(channels).bias(bias));
 }
 
-torch::nn::Linear unbiased_linear(int64_t in_features, int64_t out_features) {
-  return torch::nn::Linear(torch::nn::LinearOptions(in_features, out_features).bias(false));
+FastLinear unbiased_linear(int64_t in_features, int64_t out_features) {
+  return FastLinear(torch::nn::LinearOptions(in_features, out_features).bias(false));
 }
 
 // The spatial attention layouts: "block" windows are window x window tiles; "grid" windows take every
@@ -181,7 +182,7 @@ class WindowSelfAttentionImpl : public torch::nn::Module {
  private:
   int64_t heads_;
   double scale_;
-  torch::nn::Linear to_qkv_;
+  FastLinear to_qkv_;
   torch::nn::Sequential to_out_;
   torch::nn::Embedding rel_pos_bias_{nullptr};
   torch::Tensor rel_pos_indices_;
@@ -224,9 +225,9 @@ class WindowChannelAttentionImpl : public torch::nn::Module {
   int64_t window_;
   Layout layout_;
   torch::Tensor temperature_;
-  torch::nn::Conv2d qkv_;
-  torch::nn::Conv2d qkv_dwconv_;
-  torch::nn::Conv2d project_out_;
+  FastConv2d qkv_;
+  FastConv2d qkv_dwconv_;
+  FastConv2d project_out_;
 };
 TORCH_MODULE(WindowChannelAttention);
 
@@ -269,7 +270,7 @@ class EnhancedSpatialAttentionImpl : public torch::nn::Module {
       : conv1_(register_module("conv1", same_conv(features, esa_channels, 1))),
         conv_f_(register_module("conv_f", same_conv(esa_channels, esa_channels, 1))),
         conv2_(register_module("conv2",
-                               torch::nn::Conv2d(torch::nn::Conv2dOptions(esa_channels, esa_channels, 3).stride(2)))),
+                               FastConv2d(torch::nn::Conv2dOptions(esa_channels, esa_channels, 3).stride(2)))),
         conv3_(register_module("conv3", same_conv(esa_channels, esa_channels, 3))),
         conv4_(register_module("conv4", same_conv(esa_channels, features, 1))) {}
 
@@ -285,11 +286,11 @@ class EnhancedSpatialAttentionImpl : public torch::nn::Module {
   }
 
  private:
-  torch::nn::Conv2d conv1_;
-  torch::nn::Conv2d conv_f_;
-  torch::nn::Conv2d conv2_;
-  torch::nn::Conv2d conv3_;
-  torch::nn::Conv2d conv4_;
+  FastConv2d conv1_;
+  FastConv2d conv_f_;
+  FastConv2d conv2_;
+  FastConv2d conv3_;
+  FastConv2d conv4_;
 };
 TORCH_MODULE(EnhancedSpatialAttention);
 

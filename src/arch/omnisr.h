@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "arch/architecture.h"
+#include "arch/fast_conv.h"
 
 namespace uprez {
 
@@ -29,8 +30,8 @@ class OmniSrNetwork : public Network {
  private:
   OmniSrOptions options_;
   torch::nn::Sequential residual_layer_{nullptr};
-  torch::nn::Conv2d input_{nullptr};
-  torch::nn::Conv2d output_{nullptr};
+  FastConv2d input_{nullptr};
+  FastConv2d output_{nullptr};
   torch::nn::Sequential up_{nullptr};
 };
 

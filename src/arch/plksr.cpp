@@ -37,10 +37,10 @@ const char* to_string(LargeKernelType type) {
   return "";
 }
 
-torch::nn::Conv2d conv(int64_t in_channels, int64_t out_channels, torch::ExpandingArray<2> kernel_size,
+FastConv2d conv(int64_t in_channels, int64_t out_channels, torch::ExpandingArray<2> kernel_size,
                        int64_t dilation = 1) {
   const torch::ExpandingArray<2> padding({(*kernel_size)[0] / 2 * dilation, (*kernel_size)[1] / 2 * dilation});
-  return torch::nn::Conv2d(
+  return FastConv2d(
       torch::nn::Conv2dOptions(in_channels, out_channels, kernel_size).padding(padding).dilation(dilation));
 }
 
@@ -85,7 +85,7 @@ class PartialLargeKernelConv : public torch::nn::Module {
 
  private:
   int64_t channels_;
-  torch::nn::Conv2d conv_;
+  FastConv2d conv_;
 };
 
 // SparsePLKConv2d: the sum of dilated convs "convs.<i>" over the first `channels` channels.
@@ -102,7 +102,7 @@ class SparsePartialLargeKernelConv : public torch::nn::Module {
     return transform_leading_channels(x, channels_, [this](const torch::Tensor& part) {
       torch::Tensor sum;
       for (const auto& layer : *convs_) {
-        const torch::Tensor response = layer->as<torch::nn::Conv2d>()->forward(part);
+        const torch::Tensor response = layer->as<FastConv2d>()->forward(part);
         sum = sum.defined() ? sum + response : response;
       }
       return sum;
@@ -131,9 +131,9 @@ class RectangularPartialLargeKernelConv : public torch::nn::Module {
 
  private:
   int64_t channels_;
-  torch::nn::Conv2d mn_conv_;
-  torch::nn::Conv2d nm_conv_;
-  torch::nn::Conv2d nn_conv_;
+  FastConv2d mn_conv_;
+  FastConv2d nm_conv_;
+  FastConv2d nn_conv_;
 };
 
 // EA (element-wise attention): x * sigmoid(conv3x3(x)), weights "f.0".
@@ -188,7 +188,7 @@ class PlkBlock : public torch::nn::Module {
   torch::nn::Sequential channe_mixer_;
   torch::nn::AnyModule lk_;
   std::shared_ptr<ElementwiseAttention> attn_;
-  torch::nn::Conv2d refine_;
+  FastConv2d refine_;
 };
 
 // RealPLKSR's PLKBlock: x + norm(refine(attn(lk(channel_mixer(layer_norm(x)))))) with a Mish DCCM, where either
@@ -197,7 +197,8 @@ class RealPlkBlock : public torch::nn::Module {
  public:
   explicit RealPlkBlock(const PlksrOptions& options)
       : channel_mixer_(register_module("channel_mixer",
-                                       channel_mixer(options.dim, 3, torch::nn::AnyModule(torch::nn::Mish()), 3))),
+                                       channel_mixer(options.dim, 3,
+                                                     torch::nn::AnyModule(torch::nn::Functional(mish_any_dtype)), 3))),
         lk_(register_module("lk",
                             std::make_shared<PartialLargeKernelConv>(partial_channels(options), options.kernel_size))),
         refine_(register_module("refine", same_conv(options.dim, options.dim, 1))) {
@@ -222,7 +223,7 @@ class RealPlkBlock : public torch::nn::Module {
   torch::nn::Sequential channel_mixer_;
   std::shared_ptr<PartialLargeKernelConv> lk_;
   std::shared_ptr<ElementwiseAttention> attn_;
-  torch::nn::Conv2d refine_;
+  FastConv2d refine_;
   torch::nn::GroupNorm norm_{nullptr};
 };
 

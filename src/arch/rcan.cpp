@@ -45,7 +45,7 @@ class ResidualGroup : public torch::nn::Module {
 };
 
 // DIV2K's RGB mean, which "sub_mean"/"add_mean" subtract and add back (times rgb_range).
-torch::nn::Conv2d mean_shift() { return same_conv(3, 3, 1); }
+FastConv2d mean_shift() { return same_conv(3, 3, 1); }
 
 bool detect(const StateDict& state) {
   const bool has_body =

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "arch/architecture.h"
+#include "arch/fast_conv.h"
 
 namespace uprez {
 
@@ -33,12 +34,12 @@ class RcanNetwork : public Network {
   int scale_;
   int downscale_factor_ = 1;
   double rgb_range_ = 1;
-  torch::nn::Conv2d sub_mean_{nullptr};
-  torch::nn::Conv2d add_mean_{nullptr};
+  FastConv2d sub_mean_{nullptr};
+  FastConv2d add_mean_{nullptr};
   torch::nn::Sequential head_{nullptr};
   torch::nn::Sequential body_{nullptr};
   torch::nn::Sequential upsampler_{nullptr};  // "tail.0"
-  torch::nn::Conv2d tail_conv_{nullptr};      // "tail.1"
+  FastConv2d tail_conv_{nullptr};             // "tail.1"
 };
 
 extern const Architecture kRcanArchitecture;

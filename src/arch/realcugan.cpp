@@ -20,14 +20,8 @@ constexpr int64_t kCascadeCrop = 20;
 constexpr double kProGain = 0.7;
 constexpr double kProOffset = 0.15;
 
-torch::nn::Conv2d unpadded_conv(int64_t in_channels, int64_t out_channels, int64_t kernel_size, int64_t stride = 1) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, out_channels, kernel_size).stride(stride));
-}
-
-torch::nn::ConvTranspose2d transposed_conv(int64_t in_channels, int64_t out_channels, int64_t kernel_size,
-                                           int64_t stride, int64_t padding = 0) {
-  return torch::nn::ConvTranspose2d(
-      torch::nn::ConvTranspose2dOptions(in_channels, out_channels, kernel_size).stride(stride).padding(padding));
+FastConv2d unpadded_conv(int64_t in_channels, int64_t out_channels, int64_t kernel_size, int64_t stride = 1) {
+  return FastConv2d(torch::nn::Conv2dOptions(in_channels, out_channels, kernel_size).stride(stride));
 }
 
 torch::nn::LeakyReLU leaky_relu_layer() {
@@ -58,8 +52,8 @@ class SqueezeExcitationBlock : public torch::nn::Module {
 
  private:
   static constexpr int64_t kReduction = 8;
-  torch::nn::Conv2d conv1_;
-  torch::nn::Conv2d conv2_;
+  FastConv2d conv1_;
+  FastConv2d conv2_;
 };
 
 // Two unpadded 3x3 convs with LeakyReLU(0.1) ("conv.0", "conv.2"), optionally followed by squeeze-excitation
@@ -160,11 +154,11 @@ class RealCuganUNet1 : public torch::nn::Module {
 
  private:
   std::shared_ptr<UNetConv> conv1_;
-  torch::nn::Conv2d conv1_down_;
+  FastConv2d conv1_down_;
   std::shared_ptr<UNetConv> conv2_;
-  torch::nn::ConvTranspose2d conv2_up_;
-  torch::nn::Conv2d conv3_;
-  torch::nn::ConvTranspose2d conv_bottom_;
+  TransposedConv2d conv2_up_;
+  FastConv2d conv3_;
+  TransposedConv2d conv_bottom_;
 };
 
 // The second, deeper U-Net (UNet2): two down/up levels, ending in an unpadded 3x3 conv.
@@ -195,15 +189,15 @@ class RealCuganUNet2 : public torch::nn::Module {
 
  private:
   std::shared_ptr<UNetConv> conv1_;
-  torch::nn::Conv2d conv1_down_;
+  FastConv2d conv1_down_;
   std::shared_ptr<UNetConv> conv2_;
-  torch::nn::Conv2d conv2_down_;
+  FastConv2d conv2_down_;
   std::shared_ptr<UNetConv> conv3_;
-  torch::nn::ConvTranspose2d conv3_up_;
+  TransposedConv2d conv3_up_;
   std::shared_ptr<UNetConv> conv4_;
-  torch::nn::ConvTranspose2d conv4_up_;
-  torch::nn::Conv2d conv5_;
-  torch::nn::Conv2d conv_bottom_;
+  TransposedConv2d conv4_up_;
+  FastConv2d conv5_;
+  FastConv2d conv_bottom_;
 };
 
 RealCuganNetwork::RealCuganNetwork(const RealCuganOptions& options) : options_(options) {
@@ -229,9 +223,8 @@ torch::Tensor RealCuganNetwork::forward(torch::Tensor x) {
   const int64_t border = options_.fast ? 38 : options_.scale == 2 ? 18 : options_.scale == 3 ? 14 : 19;
   const int64_t pad_height = (height + multiple - 1) / multiple * multiple - height;
   const int64_t pad_width = (width + multiple - 1) / multiple * multiple - width;
-  x = torch::nn::functional::pad(
-      x, torch::nn::functional::PadFuncOptions({border, border + pad_width, border, border + pad_height})
-             .mode(torch::kReflect));
+  x = pad_any_dtype(x, torch::nn::functional::PadFuncOptions({border, border + pad_width, border, border + pad_height})
+                          .mode(torch::kReflect));
   if (options_.fast) x = torch::pixel_unshuffle(x, 2);
 
   x = unet1_->forward(x);

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "arch/architecture.h"
+#include "arch/fast_conv.h"
 
 namespace uprez {
 
@@ -32,7 +33,7 @@ class RealCuganNetwork : public Network {
   std::shared_ptr<RealCuganUNet1> unet1_;
   std::shared_ptr<RealCuganUNet2> unet2_;
   // UpCunet4x and UpCunet2x_fast: a 3x3 conv to 4 * out_channels and PixelShuffle(2) after the U-Nets.
-  torch::nn::Conv2d conv_final_{nullptr};
+  FastConv2d conv_final_{nullptr};
 };
 
 extern const Architecture kRealCuganArchitecture;

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "arch/common.h"
+#include "arch/fast_matmul.h"
 #include "arch/transformer.h"
 #include "core/error.h"
 
@@ -125,7 +126,7 @@ class LocalSpatialAttention : public DualRectangleWindowAttention {
   }
 
  private:
-  torch::nn::Conv2d get_v_;
+  FastConv2d get_v_;
 };
 
 // RG_SA: every token attends to a summary of the map, reduced recursively by the strided depthwise conv
@@ -141,12 +142,12 @@ class RecursiveGeneralizationAttention : public TokenMapModule {
                   " (spandrel cannot run this model either)");
     scale_ = 1.0 / std::sqrt(static_cast<double>(dim / num_heads) * c_ratio);
     const auto linear = [&](int64_t in_features, int64_t out_features) {
-      return torch::nn::Linear(torch::nn::LinearOptions(in_features, out_features).bias(qkv_bias));
+      return FastLinear(torch::nn::LinearOptions(in_features, out_features).bias(qkv_bias));
     };
     reduction1_ = register_module(
-        "reduction1", torch::nn::Conv2d(torch::nn::Conv2dOptions(dim, dim, kReduction).stride(kReduction).groups(dim)));
+        "reduction1", FastConv2d(torch::nn::Conv2dOptions(dim, dim, kReduction).stride(kReduction).groups(dim)));
     dwconv_ = register_module("dwconv", depthwise_conv(dim));
-    conv_ = register_module("conv", torch::nn::Conv2d(dim, reduced_channels_, 1));
+    conv_ = register_module("conv", FastConv2d(dim, reduced_channels_, 1));
     norm_act_ = register_module(
         "norm_act", torch::nn::Sequential(torch::nn::LayerNorm(torch::nn::LayerNormOptions({reduced_channels_})),
                                           torch::nn::GELU()));
@@ -154,7 +155,7 @@ class RecursiveGeneralizationAttention : public TokenMapModule {
     k_ = register_module("k", linear(reduced_channels_, reduced_channels_));
     v_ = register_module("v", linear(reduced_channels_, dim));
     cpe_ = register_module("cpe", depthwise_conv(dim));
-    proj_ = register_module("proj", torch::nn::Linear(dim, dim));
+    proj_ = register_module("proj", FastLinear(dim, dim));
   }
 
   torch::Tensor forward(const torch::Tensor& x, int64_t height, int64_t width) override {
@@ -171,12 +172,12 @@ class RecursiveGeneralizationAttention : public TokenMapModule {
     const torch::Tensor q = heads(q_->forward(x));
     const torch::Tensor k = heads(k_->forward(summary));
     torch::Tensor v = heads(v_->forward(summary));
-    const torch::Tensor attention = (torch::matmul(q, k.transpose(-2, -1)) * scale_).softmax(-1);
+    const torch::Tensor attention = (fast_matmul(q, k.transpose(-2, -1)) * scale_).softmax(-1);
 
     const torch::Tensor value_image =
         tokens_to_image(v.transpose(1, 2).reshape({batch, -1, channels}), reduced_height, reduced_width);
     v = v + cpe_->forward(value_image).view({batch, num_heads_, channels / num_heads_, -1}).transpose(-1, -2);
-    return proj_->forward(torch::matmul(attention, v).transpose(1, 2).reshape({batch, tokens, channels}));
+    return proj_->forward(fast_matmul(attention, v).transpose(1, 2).reshape({batch, tokens, channels}));
   }
 
  private:
@@ -192,15 +193,15 @@ class RecursiveGeneralizationAttention : public TokenMapModule {
   int64_t num_heads_;
   int64_t reduced_channels_;
   double scale_ = 1.0;
-  torch::nn::Conv2d reduction1_{nullptr};
-  torch::nn::Conv2d dwconv_{nullptr};
-  torch::nn::Conv2d conv_{nullptr};
+  FastConv2d reduction1_{nullptr};
+  FastConv2d dwconv_{nullptr};
+  FastConv2d conv_{nullptr};
   torch::nn::Sequential norm_act_{nullptr};
-  torch::nn::Linear q_{nullptr};
-  torch::nn::Linear k_{nullptr};
-  torch::nn::Linear v_{nullptr};
-  torch::nn::Conv2d cpe_{nullptr};
-  torch::nn::Linear proj_{nullptr};
+  FastLinear q_{nullptr};
+  FastLinear k_{nullptr};
+  FastLinear v_{nullptr};
+  FastConv2d cpe_{nullptr};
+  FastLinear proj_{nullptr};
 };
 
 // RGT's Block: x + attn(norm1(x)), then + mlp(norm2(.)), plus the block input scaled per channel by "gamma"

@@ -52,7 +52,7 @@ class SpatialAdaptiveModulationImpl : public torch::nn::Module {
     const int64_t chunk_dim = dim / kLevels;
     for (int i = 0; i < kLevels; ++i)
       mfr_->push_back(
-          torch::nn::Conv2d(torch::nn::Conv2dOptions(chunk_dim, chunk_dim, 3).padding(1).groups(chunk_dim)));
+          FastConv2d(torch::nn::Conv2dOptions(chunk_dim, chunk_dim, 3).padding(1).groups(chunk_dim)));
   }
 
   torch::Tensor forward(const torch::Tensor& x) {
@@ -61,7 +61,7 @@ class SpatialAdaptiveModulationImpl : public torch::nn::Module {
     const std::vector<torch::Tensor> groups = x.chunk(kLevels, 1);
     std::vector<torch::Tensor> filtered;
     for (int i = 0; i < kLevels; ++i) {
-      const auto& conv = mfr_[i]->as<torch::nn::Conv2d>();
+      const auto& conv = mfr_[i]->as<FastConv2d>();
       if (i == 0) {
         filtered.push_back(conv->forward(groups[0]));
         continue;
@@ -77,7 +77,7 @@ class SpatialAdaptiveModulationImpl : public torch::nn::Module {
 
  private:
   torch::nn::ModuleList mfr_;
-  torch::nn::Conv2d aggr_;
+  FastConv2d aggr_;
 };
 TORCH_MODULE(SpatialAdaptiveModulation);
 

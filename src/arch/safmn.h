@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "arch/architecture.h"
+#include "arch/fast_conv.h"
 
 namespace uprez {
 
@@ -22,7 +23,7 @@ class SafmnNetwork : public Network {
   torch::Tensor forward(torch::Tensor x) override;
 
  private:
-  torch::nn::Conv2d to_feat_{nullptr};
+  FastConv2d to_feat_{nullptr};
   torch::nn::Sequential feats_{nullptr};
   torch::nn::Sequential to_img_{nullptr};
 };

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "arch/common.h"
+#include "arch/fast_matmul.h"
 #include "core/error.h"
 
 namespace uprez {
@@ -42,9 +43,9 @@ int64_t low_rank_dimension(SeemoreLowRankSpace space, int64_t index) {
   return 0;
 }
 
-torch::nn::Conv2d conv(int64_t in_channels, int64_t out_channels, torch::ExpandingArray<2> kernel_size,
+FastConv2d conv(int64_t in_channels, int64_t out_channels, torch::ExpandingArray<2> kernel_size,
                        int64_t groups = 1) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, out_channels, kernel_size)
+  return FastConv2d(torch::nn::Conv2dOptions(in_channels, out_channels, kernel_size)
                                .padding(torch::ExpandingArray<2>({(*kernel_size)[0] / 2, (*kernel_size)[1] / 2}))
                                .groups(groups));
 }
@@ -86,7 +87,7 @@ class SeemoreGatedFeedForward : public torch::nn::Module {
  private:
   torch::nn::Sequential fn_1_;
   torch::nn::Sequential fn_2_;
-  torch::nn::Conv2d gate_;
+  FastConv2d gate_;
 };
 
 // StripedConvFormer: proj(striped conv "attn"(q) * v), with q, v = GELU(1x1 "to_qv"(x)).
@@ -103,7 +104,7 @@ class SeemoreStripedConvFormer : public torch::nn::Module {
   }
 
  private:
-  torch::nn::Conv2d proj_;
+  FastConv2d proj_;
   torch::nn::Sequential to_qv_;
   std::shared_ptr<SeemoreStripedConv> attn_;
 };
@@ -121,9 +122,9 @@ class SeemoreExpert : public torch::nn::Module {
   }
 
  private:
-  torch::nn::Conv2d conv_1_;
-  torch::nn::Conv2d conv_2_;
-  torch::nn::Conv2d conv_3_;
+  FastConv2d conv_1_;
+  FastConv2d conv_2_;
+  FastConv2d conv_3_;
 };
 
 // Router: routing logits from global average pooling, flatten and a linear layer "body.2".
@@ -133,7 +134,7 @@ class SeemoreRouter : public torch::nn::Module {
       : body_(register_module(
             "body",
             torch::nn::Sequential(torch::nn::AdaptiveAvgPool2d(1), torch::nn::Flatten(),
-                                  torch::nn::Linear(torch::nn::LinearOptions(channels, num_experts).bias(false))))) {}
+                                  FastLinear(torch::nn::LinearOptions(channels, num_experts).bias(false))))) {}
 
   torch::Tensor forward(const torch::Tensor& x) { return body_->forward(x); }
 
@@ -189,7 +190,7 @@ class SeemoreMixtureBlock : public torch::nn::Module {
                                                               conv(channels, 2 * channels, 1)));
     agg_conv_ = register_module(
         "agg_conv",
-        torch::nn::Sequential(torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, channels, kAggregationStride)
+        torch::nn::Sequential(FastConv2d(torch::nn::Conv2dOptions(channels, channels, kAggregationStride)
                                                     .stride(kAggregationStride)
                                                     .groups(channels)),
                               torch::nn::GELU()));
@@ -225,7 +226,7 @@ class SeemoreMixtureBlock : public torch::nn::Module {
   torch::nn::Sequential conv_{nullptr};
   torch::nn::Sequential conv_2_{nullptr};
   std::shared_ptr<SeemoreMixtureOfExperts> moe_layer_;
-  torch::nn::Conv2d proj_{nullptr};
+  FastConv2d proj_{nullptr};
 };
 
 // RME / SME: x + block(norm_1(x)), then x + ffn(norm_2(x)), with the mixture block (local) or the striped

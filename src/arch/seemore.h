@@ -6,6 +6,7 @@
 
 #include "arch/architecture.h"
 #include "arch/common.h"
+#include "arch/fast_conv.h"
 
 namespace uprez {
 
@@ -34,10 +35,10 @@ class SeemoreNetwork : public Network {
  private:
   double img_range_;
   torch::Tensor mean_;
-  torch::nn::Conv2d conv_1_{nullptr};
+  FastConv2d conv_1_{nullptr};
   torch::nn::Sequential body_{nullptr};
   ChannelLayerNorm norm_{nullptr};
-  torch::nn::Conv2d conv_2_{nullptr};
+  FastConv2d conv_2_{nullptr};
   torch::nn::Sequential upsampler_{nullptr};
 };
 

@@ -26,8 +26,8 @@ torch::Tensor compose_biases(const torch::Tensor& first_bias, const torch::Tenso
   return (second_weight * first_bias.reshape({1, -1, 1, 1})).sum({1, 2, 3}) + second_bias;
 }
 
-torch::nn::Conv2d unpadded_conv(int64_t in_channels, int64_t out_channels, int64_t kernel_size) {
-  return torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, out_channels, kernel_size));
+FastConv2d unpadded_conv(int64_t in_channels, int64_t out_channels, int64_t kernel_size) {
+  return FastConv2d(torch::nn::Conv2dOptions(in_channels, out_channels, kernel_size));
 }
 
 bool detect(const StateDict& state) {
@@ -85,9 +85,9 @@ class Conv3XC : public torch::nn::Module {
 
   void fuse() {
     torch::NoGradGuard no_grad;
-    const auto& expand = conv_[0]->as<torch::nn::Conv2d>();
-    const auto& spatial = conv_[1]->as<torch::nn::Conv2d>();
-    const auto& project = conv_[2]->as<torch::nn::Conv2d>();
+    const auto& expand = conv_[0]->as<FastConv2d>();
+    const auto& spatial = conv_[1]->as<FastConv2d>();
+    const auto& project = conv_[2]->as<FastConv2d>();
 
     const torch::Tensor chain_weight =
         compose_kernels(compose_kernels(expand->weight, spatial->weight, 2), project->weight, 0);
@@ -102,9 +102,9 @@ class Conv3XC : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x) { return eval_conv_->forward(x); }
 
  private:
-  torch::nn::Conv2d sk_;
+  FastConv2d sk_;
   torch::nn::Sequential conv_;
-  torch::nn::Conv2d eval_conv_;
+  FastConv2d eval_conv_;
 };
 
 // SPAN's attention block (SPAB): three Conv3XC with SiLU between them and a parameter-free attention

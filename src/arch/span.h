@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include "arch/architecture.h"
+#include "arch/fast_conv.h"
 
 namespace uprez {
 
@@ -41,7 +42,7 @@ class SpanNetwork : public Network {
   torch::Tensor mean_;
   std::shared_ptr<Conv3XC> conv_1_;
   std::array<std::shared_ptr<SpanAttentionBlock>, 6> blocks_;
-  torch::nn::Conv2d conv_cat_{nullptr};
+  FastConv2d conv_cat_{nullptr};
   std::shared_ptr<Conv3XC> conv_2_;
   torch::nn::Sequential upsampler_{nullptr};
 };

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "arch/common.h"
+#include "arch/fast_matmul.h"
 
 namespace uprez {
 
@@ -140,8 +141,8 @@ torch::Tensor aligned_relative_position_index(int64_t window) {
       .reshape({4 * keys, keys});
 }
 
-torch::nn::Linear linear(int64_t in_features, int64_t out_features, bool bias) {
-  return torch::nn::Linear(torch::nn::LinearOptions(in_features, out_features).bias(bias));
+FastLinear linear(int64_t in_features, int64_t out_features, bool bias) {
+  return FastLinear(torch::nn::LinearOptions(in_features, out_features).bias(bias));
 }
 
 }  // namespace
@@ -162,7 +163,7 @@ class PermutedSelfAttention : public torch::nn::Module {
             register_buffer("aligned_relative_position_index", aligned_relative_position_index(window))),
         kv_(register_module("kv", linear(dim, dim / 2, qkv_bias))),
         q_(register_module("q", linear(dim, dim, qkv_bias))),
-        proj_(register_module("proj", torch::nn::Linear(dim, dim))) {}
+        proj_(register_module("proj", FastLinear(dim, dim))) {}
 
   // x: (nW * B, window^2, dim) windows; mask: (nW, window^2, window^2 / 4) or undefined.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask) {
@@ -188,7 +189,7 @@ class PermutedSelfAttention : public torch::nn::Module {
   double scale_;
   torch::Tensor relative_position_bias_table_;
   torch::Tensor aligned_relative_position_index_;
-  torch::nn::Linear kv_, q_, proj_;
+  FastLinear kv_, q_, proj_;
 };
 
 // PSA_Block: x + PSA(norm1(x)) in (shifted) windows, then x + ConvFFN "mlp"(norm2(x)). Shifted blocks store the

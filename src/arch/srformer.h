@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "arch/architecture.h"
+#include "arch/fast_conv.h"
 #include "arch/swinir.h"
 #include "arch/transformer.h"
 
@@ -44,7 +45,7 @@ class SRFormerNetwork : public Network {
 
   SRFormerOptions options_;
   torch::Tensor mean_;
-  torch::nn::Conv2d conv_first_{nullptr};
+  FastConv2d conv_first_{nullptr};
   PatchEmbed patch_embed_{nullptr};
   torch::Tensor absolute_pos_embed_;
   std::vector<std::shared_ptr<PermutedSelfAttentionGroup>> layers_;

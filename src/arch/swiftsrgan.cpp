@@ -12,7 +12,7 @@ class SwiftSrganSeparableConv : public torch::nn::Module {
  public:
   SwiftSrganSeparableConv(int64_t in_channels, int64_t out_channels, int64_t kernel_size, bool bias = true)
       : depthwise_(register_module("depthwise",
-                                   torch::nn::Conv2d(torch::nn::Conv2dOptions(in_channels, in_channels, kernel_size)
+                                   FastConv2d(torch::nn::Conv2dOptions(in_channels, in_channels, kernel_size)
                                                          .padding(kernel_size / 2)
                                                          .groups(in_channels)
                                                          .bias(bias)))),
@@ -21,8 +21,8 @@ class SwiftSrganSeparableConv : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x) { return pointwise_->forward(depthwise_->forward(x)); }
 
  private:
-  torch::nn::Conv2d depthwise_;
-  torch::nn::Conv2d pointwise_;
+  FastConv2d depthwise_;
+  FastConv2d pointwise_;
 };
 
 // Swift-SRGAN's ConvBlock: separable conv ("cnn"), optional batch norm ("bn"; the conv then has no bias) and a

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "arch/common.h"
+#include "arch/fast_matmul.h"
 #include "arch/transformer.h"
 #include "core/error.h"
 
@@ -150,18 +151,18 @@ class Swin2SRWindowAttention : public torch::nn::Module {
       : window_(window), num_heads_(num_heads) {
     logit_scale_ = register_parameter("logit_scale", torch::full({num_heads, 1, 1}, std::log(10.0)));
     cpb_mlp_ = register_module(
-        "cpb_mlp", torch::nn::Sequential(torch::nn::Linear(2, kPositionBiasHidden), torch::nn::ReLU(),
-                                         torch::nn::Linear(torch::nn::LinearOptions(kPositionBiasHidden, num_heads)
+        "cpb_mlp", torch::nn::Sequential(FastLinear(2, kPositionBiasHidden), torch::nn::ReLU(),
+                                         FastLinear(torch::nn::LinearOptions(kPositionBiasHidden, num_heads)
                                                                .bias(false))));
     relative_coords_table_ = register_buffer("relative_coords_table", relative_coordinates_table(window));
     // Loaded, not read: Module::to(dtype) would turn the stored int64 index into floats.
     register_buffer("relative_position_index", relative_position_index(window));
-    qkv_ = register_module("qkv", torch::nn::Linear(torch::nn::LinearOptions(dim, dim * 3).bias(false)));
+    qkv_ = register_module("qkv", FastLinear(torch::nn::LinearOptions(dim, dim * 3).bias(false)));
     if (qkv_bias) {
       q_bias_ = register_parameter("q_bias", torch::zeros({dim}));
       v_bias_ = register_parameter("v_bias", torch::zeros({dim}));
     }
-    proj_ = register_module("proj", torch::nn::Linear(dim, dim));
+    proj_ = register_module("proj", FastLinear(dim, dim));
   }
 
   // x: (nW * B, window^2, dim); mask: (nW, window^2, window^2) or undefined.
@@ -170,9 +171,9 @@ class Swin2SRWindowAttention : public torch::nn::Module {
     const torch::Tensor bias =
         q_bias_.defined() ? torch::cat({q_bias_, torch::zeros_like(v_bias_), v_bias_}) : torch::Tensor();
     const torch::Tensor qkv =
-        F::linear(x, qkv_->weight, bias).reshape({windows, tokens, 3, num_heads_, -1}).permute({2, 0, 3, 1, 4});
+        fast_linear(x, qkv_->weight, bias).reshape({windows, tokens, 3, num_heads_, -1}).permute({2, 0, 3, 1, 4});
     const auto unit = F::NormalizeFuncOptions().dim(-1);
-    torch::Tensor logits = torch::matmul(F::normalize(qkv[0], unit), F::normalize(qkv[1], unit).transpose(-2, -1)) *
+    torch::Tensor logits = fast_matmul(F::normalize(qkv[0], unit), F::normalize(qkv[1], unit).transpose(-2, -1)) *
                            logit_scale_.clamp_max(kMaxLogitScale).exp();
     const int64_t area = window_ * window_;
     const torch::Tensor position_bias = cpb_mlp_->forward(relative_coords_table_)
@@ -182,7 +183,7 @@ class Swin2SRWindowAttention : public torch::nn::Module {
                                             .permute({2, 0, 1});
     logits = logits + kPositionBiasRange * torch::sigmoid(position_bias).unsqueeze(0);
     if (mask.defined()) logits = add_window_mask(logits, mask);
-    const torch::Tensor attended = torch::matmul(logits.softmax(-1), qkv[2]);
+    const torch::Tensor attended = fast_matmul(logits.softmax(-1), qkv[2]);
     return proj_->forward(attended.transpose(1, 2).reshape({windows, tokens, channels}));
   }
 
@@ -192,10 +193,10 @@ class Swin2SRWindowAttention : public torch::nn::Module {
   torch::Tensor logit_scale_;
   torch::nn::Sequential cpb_mlp_{nullptr};
   torch::Tensor relative_coords_table_;
-  torch::nn::Linear qkv_{nullptr};
+  FastLinear qkv_{nullptr};
   torch::Tensor q_bias_;
   torch::Tensor v_bias_;
-  torch::nn::Linear proj_{nullptr};
+  FastLinear proj_{nullptr};
 };
 
 // SwinV2 transformer block (post-norm): x + norm1(W-MSA(x)), then x + norm2(mlp(x)); for shifted blocks the
@@ -263,7 +264,7 @@ class Swin2SRPatchEmbed : public torch::nn::Module {
  public:
   Swin2SRPatchEmbed(int64_t dim, int64_t patch_size, bool norm)
       : proj_(register_module(
-            "proj", torch::nn::Conv2d(torch::nn::Conv2dOptions(dim, dim, patch_size).stride(patch_size)))) {
+            "proj", FastConv2d(torch::nn::Conv2dOptions(dim, dim, patch_size).stride(patch_size)))) {
     if (norm) norm_ = register_module("norm", layer_norm(dim));
   }
 
@@ -273,7 +274,7 @@ class Swin2SRPatchEmbed : public torch::nn::Module {
   }
 
  private:
-  torch::nn::Conv2d proj_;
+  FastConv2d proj_;
   torch::nn::LayerNorm norm_{nullptr};
 };
 

@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include "arch/architecture.h"
+#include "arch/fast_conv.h"
 #include "arch/swinir.h"
 
 namespace uprez {
@@ -50,7 +51,7 @@ class Swin2SRNetwork : public Network {
 
   Swin2SROptions options_;
   torch::Tensor mean_;
-  torch::nn::Conv2d conv_first_{nullptr};
+  FastConv2d conv_first_{nullptr};
   std::shared_ptr<Swin2SRPatchEmbed> patch_embed_;
   torch::Tensor absolute_pos_embed_;
   std::vector<std::shared_ptr<Swin2SRResidualBlock>> layers_;
@@ -59,12 +60,12 @@ class Swin2SRNetwork : public Network {
   // Every head but pixelshuffle_aux's (pixelshuffle_hf's first output is the pixelshuffle head's).
   std::unique_ptr<SwinIRReconstruction> reconstruction_;
   // pixelshuffle_aux's modules.
-  torch::nn::Conv2d conv_bicubic_{nullptr};
+  FastConv2d conv_bicubic_{nullptr};
   torch::nn::Sequential conv_before_upsample_{nullptr};
-  torch::nn::Conv2d conv_aux_{nullptr};
+  FastConv2d conv_aux_{nullptr};
   torch::nn::Sequential conv_after_aux_{nullptr};
   torch::nn::Sequential upsample_{nullptr};
-  torch::nn::Conv2d conv_last_{nullptr};
+  FastConv2d conv_last_{nullptr};
 };
 
 extern const Architecture kSwin2SRArchitecture;

@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "arch/architecture.h"
+#include "arch/fast_conv.h"
 #include "arch/transformer.h"
 
 namespace uprez {
@@ -47,9 +48,9 @@ class SwinIRReconstruction {
   Head head_;
   torch::nn::Sequential conv_before_upsample_{nullptr};
   torch::nn::Sequential upsample_{nullptr};  // null for scale-1 "pixelshuffle" (an empty Upsample)
-  std::vector<torch::nn::Conv2d> conv_up_;
-  torch::nn::Conv2d conv_hr_{nullptr};
-  torch::nn::Conv2d conv_last_{nullptr};
+  std::vector<FastConv2d> conv_up_;
+  FastConv2d conv_hr_{nullptr};
+  FastConv2d conv_last_{nullptr};
 };
 
 class ResidualSwinTransformerBlock;
@@ -64,7 +65,7 @@ class SwinIRNetwork : public Network {
 
   SwinIROptions options_;
   torch::Tensor mean_;
-  torch::nn::Conv2d conv_first_{nullptr};
+  FastConv2d conv_first_{nullptr};
   PatchEmbed patch_embed_{nullptr};
   std::vector<std::shared_ptr<ResidualSwinTransformerBlock>> layers_;
   torch::nn::LayerNorm norm_{nullptr};

@@ -1,4 +1,5 @@
 #include "arch/transformer.h"
+#include "arch/fast_matmul.h"
 
 #include <cmath>
 
@@ -73,15 +74,15 @@ torch::Tensor add_window_mask(const torch::Tensor& logits, const torch::Tensor& 
 
 torch::Tensor scaled_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                double scale, const torch::Tensor& bias, const torch::Tensor& mask) {
-  torch::Tensor logits = torch::matmul(q * scale, k.transpose(-2, -1));
+  torch::Tensor logits = fast_matmul(q * scale, k.transpose(-2, -1));
   if (bias.defined()) logits = logits + bias;
   if (mask.defined()) logits = add_window_mask(logits, mask);
-  return torch::matmul(logits.softmax(-1), v);
+  return fast_matmul(logits.softmax(-1), v);
 }
 
 MlpImpl::MlpImpl(int64_t in_features, int64_t hidden_features, int64_t out_features)
-    : fc1_(register_module("fc1", torch::nn::Linear(in_features, hidden_features))),
-      fc2_(register_module("fc2", torch::nn::Linear(hidden_features, out_features))) {}
+    : fc1_(register_module("fc1", FastLinear(in_features, hidden_features))),
+      fc2_(register_module("fc2", FastLinear(hidden_features, out_features))) {}
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) { return fc2_->forward(torch::gelu(fc1_->forward(x))); }
 
@@ -91,8 +92,8 @@ WindowAttentionImpl::WindowAttentionImpl(int64_t dim, int64_t window, int64_t nu
   relative_position_bias_table_ = register_parameter(
       "relative_position_bias_table", torch::zeros({(2 * window - 1) * (2 * window - 1), num_heads}));
   if (stores_index) register_buffer("relative_position_index", relative_position_index(window));
-  qkv_ = register_module("qkv", torch::nn::Linear(torch::nn::LinearOptions(dim, dim * 3).bias(qkv_bias)));
-  proj_ = register_module("proj", torch::nn::Linear(dim, dim));
+  qkv_ = register_module("qkv", FastLinear(torch::nn::LinearOptions(dim, dim * 3).bias(qkv_bias)));
+  proj_ = register_module("proj", FastLinear(dim, dim));
 }
 
 torch::Tensor WindowAttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask,
@@ -115,7 +116,7 @@ torch::Tensor cosine_channel_attention(const torch::Tensor& q, const torch::Tens
   namespace F = torch::nn::functional;
   const torch::Tensor unit_q = F::normalize(q, F::NormalizeFuncOptions().dim(-1));
   const torch::Tensor unit_k = F::normalize(k, F::NormalizeFuncOptions().dim(-1));
-  return torch::matmul((torch::matmul(unit_q, unit_k.transpose(-2, -1)) * temperature).softmax(-1), v);
+  return fast_matmul((fast_matmul(unit_q, unit_k.transpose(-2, -1)) * temperature).softmax(-1), v);
 }
 
 PatchEmbedImpl::PatchEmbedImpl(int64_t dim, bool patch_norm) {
@@ -174,7 +175,7 @@ class TokenDepthwiseConv : public torch::nn::Module {
   TokenDepthwiseConv(int64_t channels, int64_t kernel_size)
       : depthwise_conv_(register_module(
             "depthwise_conv",
-            torch::nn::Sequential(torch::nn::Conv2d(torch::nn::Conv2dOptions(channels, channels, kernel_size)
+            torch::nn::Sequential(FastConv2d(torch::nn::Conv2dOptions(channels, channels, kernel_size)
                                                         .padding((kernel_size - 1) / 2)
                                                         .groups(channels)),
                                   torch::nn::GELU()))) {}
@@ -188,9 +189,9 @@ class TokenDepthwiseConv : public torch::nn::Module {
 };
 
 ConvFFNImpl::ConvFFNImpl(int64_t features, int64_t hidden_features, int64_t kernel_size)
-    : fc1_(register_module("fc1", torch::nn::Linear(features, hidden_features))),
+    : fc1_(register_module("fc1", FastLinear(features, hidden_features))),
       dwconv_(register_module("dwconv", std::make_shared<TokenDepthwiseConv>(hidden_features, kernel_size))),
-      fc2_(register_module("fc2", torch::nn::Linear(hidden_features, features))) {}
+      fc2_(register_module("fc2", FastLinear(hidden_features, features))) {}
 
 torch::Tensor ConvFFNImpl::forward(const torch::Tensor& x, int64_t height, int64_t width) {
   const torch::Tensor hidden = torch::gelu(fc1_->forward(x));

@@ -10,6 +10,9 @@
 
 #include <torch/torch.h>
 
+#include "arch/fast_conv.h"
+#include "arch/fast_matmul.h"
+
 namespace uprez {
 
 // (B, C, H, W) -> (B, H*W, C), as PatchEmbed's flatten(2).transpose(1, 2).
@@ -58,8 +61,8 @@ class MlpImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
 
  private:
-  torch::nn::Linear fc1_{nullptr};
-  torch::nn::Linear fc2_{nullptr};
+  FastLinear fc1_{nullptr};
+  FastLinear fc2_{nullptr};
 };
 TORCH_MODULE(Mlp);
 
@@ -78,8 +81,8 @@ class WindowAttentionImpl : public torch::nn::Module {
   int64_t num_heads_;
   double scale_;
   torch::Tensor relative_position_bias_table_;
-  torch::nn::Linear qkv_{nullptr};
-  torch::nn::Linear proj_{nullptr};
+  FastLinear qkv_{nullptr};
+  FastLinear proj_{nullptr};
 };
 TORCH_MODULE(WindowAttention);
 
@@ -156,9 +159,9 @@ class ConvFFNImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x, int64_t height, int64_t width);
 
  private:
-  torch::nn::Linear fc1_{nullptr};
+  FastLinear fc1_{nullptr};
   std::shared_ptr<TokenDepthwiseConv> dwconv_;
-  torch::nn::Linear fc2_{nullptr};
+  FastLinear fc2_{nullptr};
 };
 TORCH_MODULE(ConvFFN);
 

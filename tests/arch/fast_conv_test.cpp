@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "arch/common.h"
+
 namespace uprez {
 namespace {
 
@@ -166,7 +168,7 @@ TEST(FastConv2d, PostOps) {
 
 TEST(FastConv2d, ActivationModulesBecomePostOps) {
   torch::NoGradGuard no_grad;
-  FastConv2d conv = same_fast_conv(16, 16, 3);
+  FastConv2d conv = same_conv(16, 16, 3);
   const torch::Tensor x = torch::randn({1, 16, 20, 20});
   const torch::Tensor y = reference(conv, x);
   torch::nn::PReLU prelu(torch::nn::PReLUOptions().num_parameters(16).init(0.1));

@@ -1,5 +1,6 @@
 // The spandrel reference fixtures, architecture by architecture (every registered one): detection and output
 // case by case, and the same models on awkward input sizes (1 px, primes, a window plus one, wide and tall).
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -90,6 +91,25 @@ TEST_P(SpandrelFixtures, RunsOnAwkwardSizes) {
                                                        width * model.info.scale}));
       EXPECT_TRUE(torch::isfinite(output).all().item<bool>());
     }
+  }
+}
+
+TEST_P(SpandrelFixtures, RunsInBfloat16OnTheCpuWhereSpandrelAllowsIt) {
+  // 13x17 needs padding (reflect, then replicate) wherever the architecture pads; LibTorch 1.13 has no bfloat16
+  // padding kernels on the CPU.
+  for (const nlohmann::json& entry : cases_) {
+    SCOPED_TRACE(entry.at("path").get<std::string>());
+    Model model = load_case_model(entry);
+    if (!model.info.supports_bfloat16) continue;
+    torch::manual_seed(3);
+    const torch::Tensor input = torch::rand({1, model.info.input_channels, 13, 17});
+    const torch::Tensor reference = model(input);
+    model.to(torch::kCPU, torch::kBFloat16);
+    const torch::Tensor output = model(input.to(torch::kBFloat16)).to(torch::kFloat);
+    ASSERT_EQ(output.sizes(), reference.sizes());
+    EXPECT_TRUE(torch::isfinite(output).all().item<bool>());
+    const double scale = std::max(1.0, reference.abs().max().item<double>());
+    EXPECT_LE((output - reference).abs().mean().item<double>(), 0.05 * scale);
   }
 }
 
