@@ -4,10 +4,8 @@ seeded random weights, saves its state dict for uprez and times PyTorch's forwar
 size x size input with the given thread count. Needs torch and spandrel 0.4.2 importable (pip install
 spandrel==0.4.2, or PYTHONPATH naming its source's libs/spandrel)."""
 import argparse
-import statistics
-import time
 
-import torch
+from pytorch_reference import benchmark
 
 # The published small configurations (the papers' "-S"/"light" models and spandrel's RealPLKSR default), x4.
 CONFIGS = {
@@ -45,24 +43,7 @@ def main():
     parser.add_argument("--iterations", type=int, default=5)
     args = parser.parse_args()
 
-    torch.manual_seed(0)
-    torch.set_num_threads(args.threads)
-    model = build(args.model)
-    model.eval()
-    torch.save(model.state_dict(), args.save)
-
-    x = torch.rand(1, 3, args.size, args.size)
-    times = []
-    with torch.inference_mode():
-        model(x)
-        for _ in range(args.iterations):
-            start = time.perf_counter()
-            model(x).clamp_(0, 1)
-            times.append(time.perf_counter() - start)
-    median = statistics.median(times)
-    megapixels = (args.size * 4) ** 2 / 1e6
-    print(f"pytorch {args.model} x4 {args.size}x{args.size} threads={args.threads} median={median:.4f}s "
-          f"output_MPps={megapixels / median:.4f}")
+    benchmark(lambda: build(args.model), args.model, args)
 
 
 if __name__ == "__main__":

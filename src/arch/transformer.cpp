@@ -88,10 +88,13 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x) { return fc2_->forward(to
 
 WindowAttentionImpl::WindowAttentionImpl(int64_t dim, int64_t window, int64_t num_heads, bool qkv_bias,
                                          bool stores_index)
-    : window_(window), num_heads_(num_heads), scale_(1.0 / std::sqrt(static_cast<double>(dim / num_heads))) {
+    : window_(window),
+      num_heads_(num_heads),
+      scale_(1.0 / std::sqrt(static_cast<double>(dim / num_heads))),
+      position_index_(relative_position_index(window)) {
   relative_position_bias_table_ = register_parameter(
       "relative_position_bias_table", torch::zeros({(2 * window - 1) * (2 * window - 1), num_heads}));
-  if (stores_index) register_buffer("relative_position_index", relative_position_index(window));
+  if (stores_index) register_buffer("relative_position_index", position_index_.clone());
   qkv_ = register_module("qkv", FastLinear(torch::nn::LinearOptions(dim, dim * 3).bias(qkv_bias)));
   proj_ = register_module("proj", FastLinear(dim, dim));
 }
@@ -101,7 +104,7 @@ torch::Tensor WindowAttentionImpl::forward(const torch::Tensor& x, const torch::
   const int64_t windows = x.size(0), tokens = x.size(1), channels = x.size(2);
   const torch::Tensor qkv =
       qkv_->forward(x).reshape({windows, tokens, 3, num_heads_, channels / num_heads_}).permute({2, 0, 3, 1, 4});
-  const torch::Tensor position_index = index.defined() ? index : relative_position_index(window_).to(x.device());
+  const torch::Tensor position_index = index.defined() ? index : position_index_.to(x.device());
   const int64_t area = window_ * window_;
   const torch::Tensor bias = relative_position_bias_table_.index_select(0, position_index.view(-1))
                                  .view({area, area, -1})

@@ -68,18 +68,19 @@ TORCH_MODULE(Mlp);
 
 // Swin/SwinIR's WindowAttention: "qkv", "proj", "relative_position_bias_table" and, when the architecture
 // stores it, the "relative_position_index" buffer (HAT and DRCT pass the index in instead). The stored buffer is
-// loaded but not read: Module::to(dtype) converts integer buffers too, so forward uses `index` or recomputes it.
+// loaded but not read (indices from a file are not trusted): forward uses `index` or the one computed here.
 class WindowAttentionImpl : public torch::nn::Module {
  public:
   WindowAttentionImpl(int64_t dim, int64_t window, int64_t num_heads, bool qkv_bias, bool stores_index);
   // x: (nW * B, window^2, dim); mask: (nW, window^2, window^2) or undefined; index: relative_position_index for
-  // the window on x's device, computed here when undefined.
+  // the window on x's device, or undefined for the one computed at construction.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask = {}, const torch::Tensor& index = {});
 
  private:
   int64_t window_;
   int64_t num_heads_;
   double scale_;
+  torch::Tensor position_index_;  // relative_position_index(window)
   torch::Tensor relative_position_bias_table_;
   FastLinear qkv_{nullptr};
   FastLinear proj_{nullptr};
