@@ -12,7 +12,7 @@
 #include <CLI/CLI.hpp>
 #include <torch/torch.h>
 
-#include "arch/fast_conv.h"
+#include "nn/fast_conv.h"
 
 namespace {
 

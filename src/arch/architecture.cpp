@@ -3,9 +3,11 @@
 #include <sstream>
 #include <unordered_set>
 
-#include "arch/common.h"
+#include "arch/detection.h"
 #include "core/device.h"
 #include "core/error.h"
+#include "nn/load_weights.h"
+#include "nn/padding.h"
 
 namespace uprez {
 
@@ -14,14 +16,6 @@ namespace F = torch::nn::functional;
 namespace {
 
 int round_up_to_multiple(int value, int multiple) { return (value + multiple - 1) / multiple * multiple; }
-
-std::string shape_string(torch::IntArrayRef shape) {
-  std::ostringstream out;
-  out << "[";
-  for (size_t i = 0; i < shape.size(); ++i) out << (i ? ", " : "") << shape[i];
-  out << "]";
-  return out.str();
-}
 
 // The first parameter (or buffer) of `network`: spandrel assumes a model lives on one device in one dtype.
 torch::Tensor first_tensor(const Network& network) {
@@ -105,23 +99,6 @@ torch::Tensor Model::operator()(const torch::Tensor& input) const {
   torch::Tensor output = network->forward(image).clamp_(0, 1);
   if (padded) output = output.slice(2, 0, int64_t{height} * info.scale).slice(3, 0, int64_t{width} * info.scale);
   return output;
-}
-
-void load_weights(torch::nn::Module& module, const StateDict& state) {
-  torch::NoGradGuard no_grad;
-  std::unordered_set<std::string> expected;
-  const auto copy_into = [&](const std::string& name, torch::Tensor& target) {
-    expected.insert(name);
-    const torch::Tensor& source = state.at(name);
-    if (!source.sizes().equals(target.sizes()))
-      throw Error("model weight \"" + name + "\" has shape " + shape_string(source.sizes()) + ", expected " +
-                  shape_string(target.sizes()));
-    target.copy_(source);
-  };
-  for (auto& parameter : module.named_parameters()) copy_into(parameter.key(), parameter.value());
-  for (auto& buffer : module.named_buffers()) copy_into(buffer.key(), buffer.value());
-  for (const std::string& key : state.keys())
-    if (expected.count(key) == 0) throw Error("model has an unexpected weight \"" + key + "\"");
 }
 
 }  // namespace uprez

@@ -96,9 +96,4 @@ const std::vector<Architecture>& architectures();
 // file in messages.
 Model load_model(const StateDict& state, const std::string& source);
 
-// Copies every parameter and buffer of `module` from `state` by its dotted name (converted to the module's
-// dtype). Throws Error naming the key for a missing key or a shape mismatch, and for keys in `state` that the
-// module does not have (spandrel loads strictly).
-void load_weights(torch::nn::Module& module, const StateDict& state);
-
 }  // namespace uprez

@@ -6,8 +6,10 @@
 #include <tuple>
 #include <utility>
 
-#include "arch/common.h"
-#include "arch/fast_matmul.h"
+#include "arch/blocks.h"
+#include "arch/detection.h"
+#include "nn/attention.h"
+#include "nn/fast_matmul.h"
 
 namespace uprez {
 

@@ -4,10 +4,13 @@
 #include <string>
 #include <utility>
 
-#include "arch/common.h"
-#include "arch/fast_matmul.h"
+#include "arch/blocks.h"
+#include "arch/detection.h"
 #include "arch/transformer.h"
 #include "core/error.h"
+#include "nn/any_dtype.h"
+#include "nn/attention.h"
+#include "nn/fast_matmul.h"
 
 namespace uprez {
 

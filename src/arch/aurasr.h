@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "arch/architecture.h"
-#include "arch/fast_conv.h"
-#include "arch/fast_matmul.h"
+#include "nn/fast_conv.h"
+#include "nn/fast_matmul.h"
 
 namespace uprez {
 

@@ -1,7 +1,9 @@
 #include "arch/compact.h"
 
-#include "arch/common.h"
-#include "arch/fast_conv.h"
+#include "arch/blocks.h"
+#include "arch/detection.h"
+#include "nn/any_dtype.h"
+#include "nn/fast_conv.h"
 
 namespace uprez {
 

@@ -6,9 +6,9 @@
 #include <string>
 #include <utility>
 
-#include "arch/common.h"
-#include "arch/fast_matmul.h"
+#include "arch/detection.h"
 #include "arch/transformer.h"
+#include "nn/fast_matmul.h"
 
 namespace uprez {
 

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 
-#include "arch/common.h"
-#include "arch/fast_matmul.h"
+#include "arch/blocks.h"
 #include "arch/transformer.h"
+#include "nn/attention.h"
+#include "nn/fast_matmul.h"
+#include "nn/padding.h"
 
 namespace uprez {
 

@@ -12,8 +12,8 @@
 #include <torch/torch.h>
 
 #include "arch/architecture.h"
-#include "arch/fast_conv.h"
-#include "arch/fast_matmul.h"
+#include "nn/fast_conv.h"
+#include "nn/fast_matmul.h"
 
 namespace uprez {
 

@@ -9,7 +9,7 @@
 #include <memory>
 
 #include "arch/architecture.h"
-#include "arch/fast_conv.h"
+#include "nn/fast_conv.h"
 
 namespace uprez {
 

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "arch/architecture.h"
-#include "arch/fast_conv.h"
 #include "arch/transformer.h"
+#include "nn/fast_conv.h"
 
 namespace uprez {
 

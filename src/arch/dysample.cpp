@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
-#include "arch/common.h"
 #include "core/error.h"
+#include "nn/any_dtype.h"
 
 namespace uprez {
 

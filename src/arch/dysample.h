@@ -6,7 +6,7 @@
 
 #include <cstdint>
 
-#include "arch/fast_conv.h"
+#include "nn/fast_conv.h"
 
 namespace uprez {
 

@@ -6,9 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "arch/common.h"
-#include "arch/fast_conv.h"
+#include "arch/blocks.h"
+#include "arch/detection.h"
 #include "core/error.h"
+#include "nn/fast_conv.h"
+#include "nn/padding.h"
 
 namespace uprez {
 

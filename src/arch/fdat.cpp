@@ -8,11 +8,16 @@
 #include <utility>
 #include <vector>
 
-#include "arch/common.h"
+#include "arch/blocks.h"
+#include "arch/detection.h"
 #include "arch/dysample.h"
-#include "arch/fast_matmul.h"
 #include "arch/transformer.h"
 #include "core/error.h"
+#include "nn/any_dtype.h"
+#include "nn/attention.h"
+#include "nn/fast_matmul.h"
+#include "nn/padding.h"
+#include "nn/transposed_conv.h"
 
 namespace uprez {
 

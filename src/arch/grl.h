@@ -11,7 +11,7 @@
 #include <torch/torch.h>
 
 #include "arch/architecture.h"
-#include "arch/fast_conv.h"
+#include "nn/fast_conv.h"
 
 namespace uprez {
 

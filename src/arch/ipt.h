@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "arch/architecture.h"
-#include "arch/fast_conv.h"
+#include "nn/fast_conv.h"
 
 namespace uprez {
 

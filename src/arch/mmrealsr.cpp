@@ -5,9 +5,11 @@
 #include <string>
 #include <utility>
 
-#include "arch/common.h"
-#include "arch/fast_matmul.h"
+#include "arch/blocks.h"
+#include "arch/detection.h"
 #include "core/error.h"
+#include "nn/any_dtype.h"
+#include "nn/fast_matmul.h"
 
 namespace uprez {
 

@@ -5,9 +5,12 @@
 #include <utility>
 #include <vector>
 
-#include "arch/common.h"
+#include "arch/blocks.h"
+#include "arch/detection.h"
 #include "arch/dysample.h"
 #include "core/error.h"
+#include "nn/any_dtype.h"
+#include "nn/padding.h"
 
 namespace uprez {
 

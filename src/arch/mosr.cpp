@@ -4,8 +4,10 @@
 #include <string>
 #include <utility>
 
-#include "arch/common.h"
+#include "arch/blocks.h"
+#include "arch/detection.h"
 #include "arch/dysample.h"
+#include "nn/any_dtype.h"
 
 namespace uprez {
 

@@ -7,9 +7,12 @@
 #include <utility>
 #include <vector>
 
-#include "arch/common.h"
-#include "arch/fast_matmul.h"
+#include "arch/blocks.h"
+#include "arch/detection.h"
 #include "arch/transformer.h"
+#include "nn/attention.h"
+#include "nn/fast_matmul.h"
+#include "nn/padding.h"
 
 namespace uprez {
 

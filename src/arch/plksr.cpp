@@ -5,9 +5,11 @@
 #include <string>
 #include <utility>
 
-#include "arch/common.h"
+#include "arch/blocks.h"
+#include "arch/detection.h"
 #include "arch/dysample.h"
 #include "core/error.h"
+#include "nn/any_dtype.h"
 
 namespace uprez {
 

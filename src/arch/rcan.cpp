@@ -5,7 +5,10 @@
 #include <string>
 #include <utility>
 
-#include "arch/common.h"
+#include "arch/blocks.h"
+#include "arch/detection.h"
+#include "nn/padding.h"
+
 
 namespace uprez {
 

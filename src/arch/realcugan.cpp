@@ -2,7 +2,11 @@
 
 #include <utility>
 
-#include "arch/common.h"
+#include "arch/detection.h"
+#include "nn/any_dtype.h"
+#include "nn/padding.h"
+#include "nn/transposed_conv.h"
+
 
 namespace uprez {
 

@@ -6,10 +6,10 @@
 #include <string>
 #include <utility>
 
-#include "arch/common.h"
-#include "arch/fast_matmul.h"
+#include "arch/detection.h"
 #include "arch/transformer.h"
 #include "core/error.h"
+#include "nn/fast_matmul.h"
 
 namespace uprez {
 

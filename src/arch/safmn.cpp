@@ -5,7 +5,9 @@
 #include <utility>
 #include <vector>
 
-#include "arch/common.h"
+#include "arch/blocks.h"
+#include "arch/detection.h"
+
 
 namespace uprez {
 

@@ -5,9 +5,10 @@
 #include <utility>
 #include <vector>
 
-#include "arch/common.h"
-#include "arch/fast_matmul.h"
+#include "arch/blocks.h"
+#include "arch/detection.h"
 #include "core/error.h"
+#include "nn/fast_matmul.h"
 
 namespace uprez {
 

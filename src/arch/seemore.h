@@ -5,8 +5,8 @@
 #include <torch/torch.h>
 
 #include "arch/architecture.h"
-#include "arch/common.h"
-#include "arch/fast_conv.h"
+#include "arch/blocks.h"
+#include "nn/fast_conv.h"
 
 namespace uprez {
 

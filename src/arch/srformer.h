@@ -10,9 +10,9 @@
 #include <torch/torch.h>
 
 #include "arch/architecture.h"
-#include "arch/fast_conv.h"
 #include "arch/swinir.h"
 #include "arch/transformer.h"
+#include "nn/fast_conv.h"
 
 namespace uprez {
 

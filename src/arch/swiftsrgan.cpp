@@ -3,7 +3,9 @@
 #include <string>
 #include <utility>
 
-#include "arch/common.h"
+#include "arch/blocks.h"
+#include "arch/detection.h"
+
 
 namespace uprez {
 

@@ -11,8 +11,8 @@
 #include <torch/torch.h>
 
 #include "arch/architecture.h"
-#include "arch/fast_conv.h"
 #include "arch/swinir.h"
+#include "nn/fast_conv.h"
 
 namespace uprez {
 

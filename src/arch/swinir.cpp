@@ -5,8 +5,11 @@
 #include <tuple>
 #include <utility>
 
-#include "arch/common.h"
+#include "arch/blocks.h"
+#include "arch/detection.h"
 #include "core/error.h"
+#include "nn/any_dtype.h"
+#include "nn/padding.h"
 
 namespace uprez {
 

@@ -10,8 +10,8 @@
 #include <torch/torch.h>
 
 #include "arch/architecture.h"
-#include "arch/fast_conv.h"
 #include "arch/transformer.h"
+#include "nn/fast_conv.h"
 
 namespace uprez {
 

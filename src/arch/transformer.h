@@ -10,8 +10,8 @@
 
 #include <torch/torch.h>
 
-#include "arch/fast_conv.h"
-#include "arch/fast_matmul.h"
+#include "nn/fast_conv.h"
+#include "nn/fast_matmul.h"
 
 namespace uprez {
 
@@ -44,15 +44,6 @@ torch::Tensor shifted_window_mask(int64_t height, int64_t width, int64_t window_
 inline torch::Tensor shifted_window_mask(int64_t height, int64_t width, int64_t window, int64_t shift) {
   return shifted_window_mask(height, width, window, window, shift, shift);
 }
-
-// softmax((q * scale) @ k^T + bias [+ mask]) @ v for (B_, heads, N, d) queries/keys/values, computed with
-// matmul then add (never baddbmm with beta=0, which can return NaN in LibTorch 1.13). `bias` (optional)
-// broadcasts onto (B_, heads, N, M); `mask` (optional, (nW, N, M)) is added per window with B_ = batch * nW.
-torch::Tensor scaled_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                               double scale, const torch::Tensor& bias = {}, const torch::Tensor& mask = {});
-
-// Adds a (nW, N, M) window mask to (B_, heads, N, M) attention logits where B_ = batch * nW.
-torch::Tensor add_window_mask(const torch::Tensor& logits, const torch::Tensor& mask);
 
 // timm's Mlp: fc1 -> GELU -> fc2 (state-dict names "fc1", "fc2").
 class MlpImpl : public torch::nn::Module {

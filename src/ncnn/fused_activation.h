@@ -8,8 +8,8 @@
 
 #include <torch/torch.h>
 
-#include "arch/fast_conv.h"
 #include "ncnn/param_dict.h"
+#include "nn/fast_conv.h"
 
 namespace uprez::ncnn {
 

@@ -15,9 +15,10 @@
 
 #include <torch/torch.h>
 
-#include "arch/fast_conv.h"
 #include "ncnn/model_bin.h"
+#include "ncnn/option.h"
 #include "ncnn/param_dict.h"
+#include "nn/fast_conv.h"
 
 namespace uprez::ncnn {
 
@@ -29,6 +30,8 @@ class Layer {
   virtual void load_param(const ParamDict& params) { (void)params; }
   // Reads the layer's weights from the .bin, in ncnn's order for this layer type.
   virtual void load_model(ModelBin& bin) { (void)bin; }
+  // Takes the network's options once the weights are read (ncnn's create_pipeline); default: none needed.
+  virtual void create_pipeline(const Option& opt) { (void)opt; }
   // Moves the weights (default: none).
   virtual void to(const torch::Device& device, torch::Dtype dtype) {
     (void)device;

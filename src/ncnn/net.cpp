@@ -29,11 +29,11 @@ auto naming_layer(const Layer& layer, Step&& step) -> decltype(step()) {
 
 }  // namespace
 
-Net Net::load(const std::string& param_path, const std::string& bin_path) {
-  return load(read_param_file(param_path), param_path, bin_path);
+Net Net::load(const std::string& param_path, const std::string& bin_path, const Option& opt) {
+  return load(read_param_file(param_path), param_path, bin_path, opt);
 }
 
-Net Net::load(const ParamFile& file, const std::string& param_path, const std::string& bin_path) {
+Net Net::load(const ParamFile& file, const std::string& param_path, const std::string& bin_path, const Option& opt) {
   Net net;
   net.param_path_ = param_path;
   std::unordered_map<std::string, int> blob_indices;
@@ -83,6 +83,7 @@ Net Net::load(const ParamFile& file, const std::string& param_path, const std::s
   if (bin.remaining() != 0)
     throw Error(bin_path + ": " + std::to_string(bin.remaining()) +
                 " bytes are left over after the last layer's weights (does it belong to " + param_path + "?)");
+  for (LayerEntry& entry : net.layers_) entry.layer->create_pipeline(opt);
   return net;
 }
 

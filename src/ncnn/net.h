@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "ncnn/layer.h"
+#include "ncnn/option.h"
 
 namespace uprez::ncnn {
 
@@ -20,9 +21,11 @@ class Net {
   // Reads `param_path` (text .param, magic 7767517) and `bin_path`. Throws Error naming the file (and the line,
   // for .param problems): malformed lines, unknown layer types, undefined or duplicate blobs, a .bin that is too
   // short or too long.
-  static Net load(const std::string& param_path, const std::string& bin_path);
+  // `opt` goes to every layer.
+  static Net load(const std::string& param_path, const std::string& bin_path, const Option& opt = {});
   // The same from `file`, already read from `param_path`.
-  static Net load(const ParamFile& file, const std::string& param_path, const std::string& bin_path);
+  static Net load(const ParamFile& file, const std::string& param_path, const std::string& bin_path,
+                  const Option& opt = {});
 
   // The blobs the apps use: the first layer's first output and the last layer's first output.
   const std::string& default_input() const { return default_input_; }

@@ -6,7 +6,6 @@
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
 
-#include "arch/fast_conv.h"
 #include "core/error.h"
 #include "ncnn/input_framing.h"
 #include "ncnn/net.h"
@@ -30,27 +29,16 @@ int parse_threads(const ProcessorArguments& args) {
   return std::stoi(text);
 }
 
-// Restores LibTorch's thread count and the convolution algorithm switches when an upscale ends.
-class ScopedCpuSettings {
+// LibTorch's thread count (the calling thread's OpenMP team size) for the length of an upscale.
+class ScopedThreadCount {
  public:
-  ScopedCpuSettings(int threads, bool winograd, bool sgemm)
-      : threads_(at::get_num_threads()), winograd_(fast_conv_winograd()), sgemm_(fast_conv_sgemm()) {
-    at::set_num_threads(threads);
-    set_fast_conv_winograd(winograd);
-    set_fast_conv_sgemm(sgemm);
-  }
-  ~ScopedCpuSettings() {
-    at::set_num_threads(threads_);
-    set_fast_conv_winograd(winograd_);
-    set_fast_conv_sgemm(sgemm_);
-  }
-  ScopedCpuSettings(const ScopedCpuSettings&) = delete;
-  ScopedCpuSettings& operator=(const ScopedCpuSettings&) = delete;
+  explicit ScopedThreadCount(int threads) : saved_(at::get_num_threads()) { at::set_num_threads(threads); }
+  ~ScopedThreadCount() { at::set_num_threads(saved_); }
+  ScopedThreadCount(const ScopedThreadCount&) = delete;
+  ScopedThreadCount& operator=(const ScopedThreadCount&) = delete;
 
  private:
-  int threads_;
-  bool winograd_;
-  bool sgemm_;
+  int saved_;
 };
 
 class UpscalerNcnnProcessor : public Processor {
@@ -69,14 +57,15 @@ class UpscalerNcnnProcessor : public Processor {
       if (blocktime < 0) args.fail("blocktime", "cannot be less than 0");
       if (blocktime > 400) args.fail("blocktime", "cannot be greater than 400");
     }
-    winograd_ = !args.is_set("winograd") || args.flag("winograd");
-    sgemm_ = args.is_set("sgemm") && args.flag("sgemm");
+    ncnn::Option opt;
+    opt.conv.winograd = !args.is_set("winograd") || args.flag("winograd");
+    opt.conv.sgemm = args.is_set("sgemm") && args.flag("sgemm");
 
     if (!std::filesystem::exists(model_path_)) args.fail("model", "Model file does not exist: " + model_path_);
     if (!std::filesystem::exists(param_path_)) args.fail("param", "Param file does not exist: " + param_path_);
     const ncnn::ParamFile param_file = ncnn::read_param_file(param_path_);
     graph_ = ncnn::describe_upscale_graph(param_file, param_path_);
-    net_ = std::make_unique<ncnn::Net>(ncnn::Net::load(param_file, param_path_, model_path_));
+    net_ = std::make_unique<ncnn::Net>(ncnn::Net::load(param_file, param_path_, model_path_, opt));
     input_blob_ = args.is_set("input-blob") ? args.text("input-blob") : net_->default_input();
     output_blob_ = args.is_set("output-blob") ? args.text("output-blob") : net_->default_output();
     for (const auto& [argument, blob] : {std::pair{"input-blob", input_blob_}, std::pair{"output-blob", output_blob_}})
@@ -90,7 +79,7 @@ class UpscalerNcnnProcessor : public Processor {
       net_->to(device_, torch::kFloat32);
     }
     if (ncnn::graph_crops_input(param_file)) {
-      const ScopedCpuSettings cpu_settings(threads_, winograd_, sgemm_);
+      const ScopedThreadCount thread_count(threads_);
       framing_ = ncnn::measure_input_framing(*net_, param_file, param_path_, input_blob_, output_blob_,
                                              graph_.input_channels, graph_.scale, device_);
     }
@@ -106,7 +95,7 @@ class UpscalerNcnnProcessor : public Processor {
 
  protected:
   Image process(const Image& image, const ProgressCallback& progress) override {
-    const ScopedCpuSettings cpu_settings(threads_, winograd_, sgemm_);
+    const ScopedThreadCount thread_count(threads_);
     UpscaleModel upscale;
     upscale.scale = graph_.scale;
     upscale.input_channels = graph_.input_channels;
@@ -165,8 +154,6 @@ class UpscalerNcnnProcessor : public Processor {
   TileOptions tiles_;
   bool auto_tile_ = false;
   bool use_gpu_ = false;
-  bool winograd_ = true;
-  bool sgemm_ = false;
   int threads_ = 1;
   double scale_ = 1;
 };

@@ -1,9 +1,11 @@
 #include "arch/architecture.h"
+#include "arch/blocks.h"
+#include "nn/any_dtype.h"
+#include "nn/load_weights.h"
 
 #include <gtest/gtest.h>
 
 #include "arch/arch_test_util.h"
-#include "arch/common.h"
 #include "core/error.h"
 
 namespace uprez {

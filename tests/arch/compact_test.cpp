@@ -1,9 +1,10 @@
 #include "arch/compact.h"
+#include "arch/detection.h"
+#include "nn/any_dtype.h"
 
 #include <gtest/gtest.h>
 
 #include "arch/arch_test_util.h"
-#include "arch/common.h"
 #include "core/error.h"
 
 namespace uprez {

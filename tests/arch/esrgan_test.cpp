@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "arch/arch_test_util.h"
-#include "arch/fast_conv.h"
 #include "core/error.h"
+#include "nn/fast_conv.h"
 
 namespace uprez {
 namespace {

@@ -4,10 +4,10 @@
 // requested intermediate output is never fused away.
 #include <gtest/gtest.h>
 
-#include "arch/fast_conv.h"
 #include "io/model_file_builders.h"
 #include "ncnn/net.h"
 #include "ncnn/spatial_test_support.h"
+#include "nn/fast_conv.h"
 #include "support/fixtures.h"
 
 namespace uprez::ncnn {

@@ -1,5 +1,6 @@
 // The trainer: the loss goes down on a tiny synthetic batch, checkpoints resume exactly, and the exported file
 // loads through uprez's readers as a Compact x4 model with the recipe in its metadata.
+#include "nn/any_dtype.h"
 #include "trainer.h"
 
 #include <fstream>
@@ -9,7 +10,6 @@
 #include <nlohmann/json.hpp>
 
 #include "arch/architecture.h"
-#include "arch/common.h"
 #include "core/error.h"
 #include "image/image_tensor.h"
 #include "io/model_file.h"

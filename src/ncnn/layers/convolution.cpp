@@ -6,10 +6,10 @@
 
 #include <algorithm>
 
-#include "arch/fast_conv.h"
 #include "ncnn/fused_activation.h"
 #include "ncnn/layers/layers.h"
 #include "ncnn/layers/spatial.h"
+#include "nn/fast_conv.h"
 
 namespace uprez::ncnn {
 
@@ -62,6 +62,8 @@ class Convolution final : public Layer {
     if (bias_term_) conv_->bias.copy_(bias).set_requires_grad(false);
   }
 
+  void create_pipeline(const Option& opt) override { conv_options_ = opt.conv; }
+
   void to(const torch::Device& device, torch::Dtype dtype) override { conv_->to(device, dtype); }
 
   std::vector<torch::Tensor> forward(const std::vector<torch::Tensor>& inputs) const override {
@@ -73,7 +75,7 @@ class Convolution final : public Layer {
     const torch::Tensor padded = convolution_pads_ ? input : spatial::pad_constant(input, borders(input.size(1), input.size(2)), pad_value_);
     PostOps post;
     const bool fused = activation_.append_to(post);
-    const torch::Tensor output = conv_.ptr()->forward(padded.unsqueeze(0), post).squeeze(0);
+    const torch::Tensor output = conv_->forward_tensor(padded.unsqueeze(0), post, conv_options_).squeeze(0);
     return {fused ? output : activation_.apply(output)};
   }
 
@@ -85,8 +87,8 @@ class Convolution final : public Layer {
     if (!epilogue_fits(input, epilogue)) return {};  // a broadcast operand: the sum runs as its own layer
     PostOps post;
     if (activation_.type() == FusedActivation::Type::None || activation_.append_to(post))
-      return {conv_->run(input, post.append(epilogue))};
-    const FeatureMap output = conv_->run(input);
+      return {conv_->run(input, post.append(epilogue), conv_options_)};
+    const FeatureMap output = conv_->run(input, {}, conv_options_);
     return {output.map([&](const torch::Tensor& data) { return activation_.apply(data); })};
   }
 
@@ -99,7 +101,7 @@ class Convolution final : public Layer {
         destination.batch() != input.batch() || destination.channels() != num_output_ ||
         destination.height() != output_height(input) || destination.width() != output_width(input))
       return false;
-    conv_->run_into(input, destination, post.append(epilogue));
+    conv_->run_into(input, destination, post.append(epilogue), conv_options_);
     return true;
   }
 
@@ -171,6 +173,7 @@ class Convolution final : public Layer {
   bool convolution_pads_ = false;  // FastConv2d adds the (symmetric, zero) pads itself
   FusedActivation activation_;
   FastConv2d conv_{nullptr};
+  ConvOptions conv_options_;
 };
 
 }  // namespace

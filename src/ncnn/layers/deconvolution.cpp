@@ -6,10 +6,10 @@
 // positive, else to output_w x output_h as SAME_UPPER / SAME_LOWER say. The per-pixel products are one 1x1
 // convolution to num_output * kernel_h * kernel_w channels, run by FastConv2d in oneDNN's blocked layout (an order
 // of magnitude faster than LibTorch's transposed convolution on the CPU). Dynamic weights (param 28) are refused.
-#include "arch/fast_conv.h"
 #include "ncnn/fused_activation.h"
 #include "ncnn/layers/layers.h"
 #include "ncnn/layers/spatial.h"
+#include "nn/fast_conv.h"
 
 namespace uprez::ncnn {
 
@@ -59,6 +59,8 @@ class Deconvolution final : public Layer {
     if (bias_.defined()) bias_ = bias_.to(device, dtype);
   }
 
+  void create_pipeline(const Option& opt) override { conv_options_ = opt.conv; }
+
   std::vector<torch::Tensor> forward(const std::vector<torch::Tensor>& inputs) const override {
     const torch::Tensor& input = spatial::single_input(*this, inputs);
     spatial::require_image(*this, input);
@@ -73,7 +75,7 @@ class Deconvolution final : public Layer {
   torch::Tensor scatter(const torch::Tensor& input) const {
     const int64_t height = input.size(1), width = input.size(2);
     const int64_t kernel_h = geometry_.kernel_h, kernel_w = geometry_.kernel_w;
-    const torch::Tensor products = products_->run(FeatureMap(input.unsqueeze(0)))
+    const torch::Tensor products = products_->run(FeatureMap(input.unsqueeze(0)), {}, conv_options_)
                                        .to_tensor()
                                        .view({num_output_, kernel_h, kernel_w, height, width});
     const int64_t full_h = (height - 1) * geometry_.stride_h + geometry_.extent_h() + output_pad_bottom_;
@@ -120,6 +122,7 @@ class Deconvolution final : public Layer {
   int64_t input_channels_ = 0;
   FusedActivation activation_;
   FastConv2d products_{nullptr};  // the 1x1 convolution giving every (output channel, kernel tap) product
+  ConvOptions conv_options_;
   torch::Tensor bias_;            // (num_output, 1, 1), or undefined
 };
 

@@ -1,75 +1,18 @@
-#include "arch/common.h"
+#include "arch/blocks.h"
 
-#include <algorithm>
 #include <cmath>
-#include <cstdlib>
 
+#include "arch/detection.h"
 #include "core/error.h"
+#include "nn/any_dtype.h"
 
 namespace uprez {
 
 namespace F = torch::nn::functional;
 
-int sequence_length(const StateDict& state, const std::string& prefix) {
-  const std::string dotted = prefix + ".";
-  int length = 0;
-  for (const std::string& key : state.keys()) {
-    if (key.compare(0, dotted.size(), dotted) != 0) continue;
-    const std::string index = key.substr(dotted.size(), key.find('.', dotted.size()) - dotted.size());
-    if (index.empty() || index.find_first_not_of("0123456789") != std::string::npos)
-      throw Error("model weight \"" + key + "\" should have a numeric index after \"" + dotted + "\"");
-    length = std::max(length, std::atoi(index.c_str()) + 1);
-  }
-  return length;
-}
-
-std::pair<int, int> scale_and_output_channels(int64_t channels, int input_channels) {
-  for (int candidate : {input_channels, 3, 4, 1}) {
-    if (candidate <= 0 || channels % candidate != 0) continue;
-    const int64_t squared_scale = channels / candidate;
-    const auto scale = static_cast<int64_t>(std::llround(std::sqrt(static_cast<double>(squared_scale))));
-    if (scale * scale == squared_scale) return {static_cast<int>(scale), candidate};
-  }
-  throw Error("cannot split " + std::to_string(channels) +
-              " pixel-shuffle channels into scale^2 * output channels with 1, 3 or 4 output channels");
-}
-
-Purpose purpose_for_scale(int scale) { return scale == 1 ? Purpose::Restoration : Purpose::SR; }
-
-Model assemble_model(ModelInfo info, std::shared_ptr<Network> network, const StateDict& state) {
-  load_weights(*network, state);
-  network->eval();
-  return Model{std::move(info), std::move(network)};
-}
-
 FastConv2d same_conv(int64_t in_channels, int64_t out_channels, int64_t kernel_size, bool bias) {
   return FastConv2d(
       torch::nn::Conv2dOptions(in_channels, out_channels, kernel_size).padding(kernel_size / 2).bias(bias));
-}
-
-torch::Tensor mish_any_dtype(const torch::Tensor& x) {
-  return reduced_precision_on_cpu(x) ? torch::mish(x.to(torch::kFloat)).to(x.scalar_type()) : torch::mish(x);
-}
-
-torch::Tensor grid_sample_any_dtype(const torch::Tensor& x, const torch::Tensor& grid,
-                                    const F::GridSampleFuncOptions& options) {
-  if (!reduced_precision_on_cpu(x)) return F::grid_sample(x, grid, options);
-  return F::grid_sample(x.to(torch::kFloat), grid.to(torch::kFloat), options).to(x.scalar_type());
-}
-
-torch::Tensor TransposedConv2dImpl::forward(const torch::Tensor& x) {
-  if (!reduced_precision_on_cpu(x)) return ConvTranspose2dImpl::forward(x);
-  const torch::Tensor float_bias = bias.defined() ? bias.to(torch::kFloat) : torch::Tensor();
-  return torch::conv_transpose2d(x.to(torch::kFloat), weight.to(torch::kFloat), float_bias, *options.stride(),
-                                 *c10::get<torch::ExpandingArray<2>>(options.padding()), *options.output_padding(),
-                                 options.groups(), *options.dilation())
-      .to(x.scalar_type());
-}
-
-TransposedConv2d transposed_conv(int64_t in_channels, int64_t out_channels, int64_t kernel_size, int64_t stride,
-                                 int64_t padding) {
-  return TransposedConv2d(
-      torch::nn::ConvTranspose2dOptions(in_channels, out_channels, kernel_size).stride(stride).padding(padding));
 }
 
 torch::nn::AnyModule make_activation(const std::string& name, double negative_slope, int64_t prelu_channels) {
@@ -106,43 +49,6 @@ torch::nn::Sequential power_of_two_or_three_upsampler(int64_t scale, int64_t fea
   return upsampler;
 }
 
-bool reduced_precision_on_cpu(const torch::Tensor& x) {
-  return x.device().is_cpu() && (x.scalar_type() == torch::kHalf || x.scalar_type() == torch::kBFloat16);
-}
-
-torch::Tensor pad_any_dtype(const torch::Tensor& x, const F::PadFuncOptions& options) {
-  const bool constant = c10::get_if<torch::enumtype::kConstant>(&options.mode()) != nullptr;
-  if (constant || !reduced_precision_on_cpu(x)) return F::pad(x, options);
-  return F::pad(x.to(torch::kFloat), options).to(x.scalar_type());
-}
-
-torch::Tensor pad_right_bottom(const torch::Tensor& image, int64_t pad_width, int64_t pad_height) {
-  const int64_t reflect_width = std::min(pad_width, image.size(-1) - 1);
-  const int64_t reflect_height = std::min(pad_height, image.size(-2) - 1);
-  torch::Tensor padded = image;
-  if (reflect_width > 0 || reflect_height > 0)
-    padded = pad_any_dtype(padded, F::PadFuncOptions({0, reflect_width, 0, reflect_height}).mode(torch::kReflect));
-  const int64_t replicate_width = pad_width - reflect_width;
-  const int64_t replicate_height = pad_height - reflect_height;
-  if (replicate_width > 0 || replicate_height > 0)
-    padded = pad_any_dtype(padded,
-                           F::PadFuncOptions({0, replicate_width, 0, replicate_height}).mode(torch::kReplicate));
-  return padded;
-}
-
-torch::Tensor pad_to_multiple(const torch::Tensor& x, int64_t multiple, F::PadFuncOptions::mode_t mode) {
-  const int64_t pad_height = (multiple - x.size(-2) % multiple) % multiple;
-  const int64_t pad_width = (multiple - x.size(-1) % multiple) % multiple;
-  if (pad_height == 0 && pad_width == 0) return x;
-  return pad_any_dtype(x, F::PadFuncOptions({0, pad_width, 0, pad_height}).mode(mode));
-}
-
-torch::Tensor upscale_nearest(const torch::Tensor& x, int64_t scale) {
-  const auto factor = static_cast<double>(scale);
-  return F::interpolate(
-      x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{factor, factor}).mode(torch::kNearest));
-}
-
 torch::nn::Sequential pixel_shuffle_block(int64_t in_channels, int64_t out_channels, int64_t scale,
                                           int64_t kernel_size, bool bias) {
   return torch::nn::Sequential(same_conv(in_channels, out_channels * scale * scale, kernel_size, bias),
@@ -172,19 +78,6 @@ GatedFeedForwardImpl::GatedFeedForwardImpl(int64_t dim, int64_t hidden_features,
 torch::Tensor GatedFeedForwardImpl::forward(const torch::Tensor& x) {
   const std::vector<torch::Tensor> halves = dwconv_->forward(project_in_->forward(x)).chunk(2, 1);
   return project_out_->forward(torch::gelu(halves[0]) * halves[1]);
-}
-
-std::pair<int, int> pixel_shuffle_parameters(const StateDict& state, const std::string& prefix,
-                                             int default_features) {
-  int scale = 1;
-  int features = default_features;
-  for (int index = 0; index < 10; index += 2) {
-    const std::string key = prefix + "." + std::to_string(index) + ".weight";
-    if (!state.contains(key)) break;
-    features = static_cast<int>(state.dim(key, 1));
-    scale *= static_cast<int>(integer_sqrt(state.dim(key, 0) / features));
-  }
-  return {scale, features};
 }
 
 ChannelAttentionImpl::ChannelAttentionImpl(int64_t channels, int64_t squeezed_channels)
@@ -224,21 +117,9 @@ torch::nn::AnyModule residual_connection_conv(int64_t features, const std::strin
   throw Error("unknown resi_connection \"" + resi_connection + "\"");
 }
 
-int64_t integer_sqrt(int64_t value) {
-  auto root = static_cast<int64_t>(std::sqrt(static_cast<double>(value)));
-  while (root * root > value) --root;
-  while ((root + 1) * (root + 1) <= value) ++root;
-  return root;
-}
-
 torch::Tensor div2k_mean(int64_t channels) {
   return channels == 3 ? torch::tensor({0.4488, 0.4371, 0.4040}, torch::kFloat32).view({1, 3, 1, 1})
                        : torch::zeros({1, 1, 1, 1});
-}
-
-const char* swin_size_tag(size_t residual_groups) {
-  if (residual_groups <= 4) return "small";
-  return residual_groups < 9 ? "medium" : "large";
 }
 
 ChannelAttentionLayerImpl::ChannelAttentionLayerImpl(int64_t channels, int64_t reduction)
@@ -249,12 +130,6 @@ ChannelAttentionLayerImpl::ChannelAttentionLayerImpl(int64_t channels, int64_t r
 
 torch::Tensor ChannelAttentionLayerImpl::forward(const torch::Tensor& x) {
   return x * conv_du_->forward(torch::adaptive_avg_pool2d(x, {1, 1}));
-}
-
-torch::Tensor reflect_pad_to_multiple(const torch::Tensor& x, int64_t multiple) {
-  const int64_t pad_height = (multiple - x.size(-2) % multiple) % multiple;
-  const int64_t pad_width = (multiple - x.size(-1) % multiple) % multiple;
-  return pad_right_bottom(x, pad_width, pad_height);
 }
 
 torch::nn::Sequential uni_upsample_layers(const std::string& method, int64_t scale, int64_t in_dim, int64_t out_dim,

@@ -1,4 +1,4 @@
-#include "arch/fast_matmul.h"
+#include "nn/fast_matmul.h"
 
 #include <algorithm>
 #include <atomic>
