@@ -13,7 +13,7 @@ namespace uprez {
 
 namespace F = torch::nn::functional;
 
-namespace {
+namespace architecture {
 
 int round_up_to_multiple(int value, int multiple) { return (value + multiple - 1) / multiple * multiple; }
 
@@ -25,18 +25,18 @@ torch::Tensor first_tensor(const Network& network) {
   return buffers.empty() ? torch::Tensor() : buffers.front();
 }
 
-}  // namespace
+}  // namespace architecture
 
 SizeRequirements::SizeRequirements(int minimum, int multiple_of, bool square)
     : minimum(minimum), multiple_of(multiple_of), square(square) {
   if (minimum < 0) throw Error("size requirements: minimum must be >= 0");
   if (multiple_of < 1) throw Error("size requirements: multiple_of must be >= 1");
-  this->minimum = round_up_to_multiple(minimum, multiple_of);
+  this->minimum = architecture::round_up_to_multiple(minimum, multiple_of);
 }
 
 std::pair<int, int> SizeRequirements::padding(int width, int height) const {
-  int padded_width = round_up_to_multiple(std::max(minimum, width), multiple_of);
-  int padded_height = round_up_to_multiple(std::max(minimum, height), multiple_of);
+  int padded_width = architecture::round_up_to_multiple(std::max(minimum, width), multiple_of);
+  int padded_height = architecture::round_up_to_multiple(std::max(minimum, height), multiple_of);
   if (square) padded_width = padded_height = std::max(padded_width, padded_height);
   return {padded_width - width, padded_height - height};
 }
@@ -75,12 +75,12 @@ void Model::to(torch::Device device, torch::Dtype dtype) {
 }
 
 torch::Device Model::device() const {
-  const torch::Tensor tensor = first_tensor(*network);
+  const torch::Tensor tensor = architecture::first_tensor(*network);
   return tensor.defined() ? tensor.device() : torch::Device(torch::kCPU);
 }
 
 torch::Dtype Model::dtype() const {
-  const torch::Tensor tensor = first_tensor(*network);
+  const torch::Tensor tensor = architecture::first_tensor(*network);
   return tensor.defined() ? tensor.scalar_type() : torch::kFloat32;
 }
 

@@ -13,7 +13,7 @@
 
 namespace uprez {
 
-namespace {
+namespace atd {
 
 constexpr int kPatchSize = 1;
 constexpr double kMaxLogitScale = 100.0;  // AC_MSA clamps its logit scale to log(1 / 0.01)
@@ -147,7 +147,7 @@ torch::Tensor inverse_permutation(const torch::Tensor& order) {
   return torch::zeros_like(order).scatter_(1, order, positions);
 }
 
-}  // namespace
+}  // namespace atd
 
 // What every ATD layer of a forward pass shares: the (padded) feature size, Swin's mask for shifted windows of
 // that size and the window's relative-position index.
@@ -202,9 +202,9 @@ class TokenDictionaryAttention : public torch::nn::Module {
 
   TokenDictionaryAttention(int64_t dim, int64_t num_tokens, int64_t reducted_dim, bool qkv_bias)
       : log_num_tokens_(std::log(static_cast<double>(num_tokens))),
-        wq_(register_module("wq", linear(dim, reducted_dim, qkv_bias))),
-        wk_(register_module("wk", linear(dim, reducted_dim, qkv_bias))),
-        wv_(register_module("wv", linear(dim, dim, qkv_bias))),
+        wq_(register_module("wq", atd::linear(dim, reducted_dim, qkv_bias))),
+        wk_(register_module("wk", atd::linear(dim, reducted_dim, qkv_bias))),
+        wv_(register_module("wv", atd::linear(dim, dim, qkv_bias))),
         scale_(register_parameter("scale", torch::full({num_tokens}, 0.5))) {}
 
   Output forward(const torch::Tensor& x, const torch::Tensor& dictionary) {
@@ -231,7 +231,7 @@ class CategoryAttention : public torch::nn::Module {
   CategoryAttention(int64_t dim, int64_t num_heads, int64_t category_size, bool qkv_bias)
       : num_heads_(num_heads),
         category_size_(category_size),
-        proj_(register_module("proj", linear(dim, dim, qkv_bias))),
+        proj_(register_module("proj", atd::linear(dim, dim, qkv_bias))),
         logit_scale_(register_parameter("logit_scale", torch::full({1, 1}, std::log(10.0)))) {}
 
   // qkv: (B, N, 3 * dim) projected tokens; similarity: (B, N, num_tokens).
@@ -244,17 +244,17 @@ class CategoryAttention : public torch::nn::Module {
     const torch::Tensor categories = similarity.argmax(-1);
     // The optional<bool> picks sort's stable= overload; a plain `false` would bind to sort(self, dim, descending).
     const torch::Tensor order = std::get<1>(torch::sort(categories, c10::optional<bool>(false), /*dim=*/-1));
-    const torch::Tensor sorted = shuffle_tokens(qkv, order);
+    const torch::Tensor sorted = atd::shuffle_tokens(qkv, order);
     const torch::Tensor padded = torch::cat({sorted, sorted.slice(1, tokens - padding, tokens).flip({1})}, 1);
     const torch::Tensor heads = padded.reshape({batch, groups, group_size, 3, num_heads_, channels / num_heads_})
                                     .permute({3, 0, 1, 4, 2, 5});
-    const torch::Tensor logit_scale = logit_scale_.clamp_max(std::log(kMaxLogitScale)).exp();
+    const torch::Tensor logit_scale = logit_scale_.clamp_max(std::log(atd::kMaxLogitScale)).exp();
     const torch::Tensor weights = (fast_matmul(heads[0], heads[1].transpose(-2, -1)) * logit_scale).softmax(-1);
     const torch::Tensor attended = fast_matmul(weights, heads[2])
                                        .permute({0, 1, 3, 2, 4})
                                        .reshape({batch, tokens + padding, channels})
                                        .slice(1, 0, tokens);
-    return proj_->forward(shuffle_tokens(attended, inverse_permutation(order)));
+    return proj_->forward(atd::shuffle_tokens(attended, atd::inverse_permutation(order)));
   }
 
  private:
@@ -280,7 +280,7 @@ class AtdTransformerLayer : public torch::nn::Module {
           "norm3", torch::nn::InstanceNorm1d(torch::nn::InstanceNorm1dOptions(options.num_tokens).affine(true)));
       sigma_ = register_parameter("sigma", torch::zeros({options.num_tokens, 1}));
     }
-    wqkv_ = register_module("wqkv", linear(dim, 3 * dim, options.qkv_bias));
+    wqkv_ = register_module("wqkv", atd::linear(dim, 3 * dim, options.qkv_bias));
     attn_win_ = register_module("attn_win", std::make_shared<AtdWindowAttention>(dim, window_, num_heads));
     attn_atd_ = register_module("attn_atd", std::make_shared<TokenDictionaryAttention>(
                                                 dim, options.num_tokens, options.reducted_dim, options.qkv_bias));
@@ -383,7 +383,7 @@ AtdNetwork::AtdNetwork(const AtdOptions& options)
   conv_first_ = register_module("conv_first", same_conv(options.in_chans, dim, 3));
   patch_embed_ = register_module("patch_embed", PatchEmbed(dim, options.patch_norm));
   if (options.ape) {
-    const int64_t patches = options.img_size / kPatchSize;
+    const int64_t patches = options.img_size / atd::kPatchSize;
     absolute_pos_embed_ = register_parameter("absolute_pos_embed", torch::zeros({1, patches * patches, dim}));
   }
   relative_position_index_sa_ =
@@ -428,6 +428,6 @@ torch::Tensor AtdNetwork::forward(torch::Tensor x) {
   return x.slice(2, 0, height * options_.upscale).slice(3, 0, width * options_.upscale);
 }
 
-const Architecture kAtdArchitecture = {"ATD", detect, load, "1, 2^n, 3 (pixelshuffledirect: any)", "any"};
+const Architecture kAtdArchitecture = {"ATD", atd::detect, atd::load, "1, 2^n, 3 (pixelshuffledirect: any)", "any"};
 
 }  // namespace uprez

@@ -16,7 +16,7 @@ namespace uprez {
 
 namespace F = torch::nn::functional;
 
-namespace {
+namespace aurasr {
 
 constexpr int kBlocksPerStage = 6;     // ResnetBlocks per U-Net level
 constexpr double kNoiseScale = 0.001;  // std of the noise added to the input
@@ -105,7 +105,7 @@ FastConv2d conv(int64_t in_channels, int64_t out_channels, int64_t kernel_size, 
       torch::nn::Conv2dOptions(in_channels, out_channels, kernel_size).stride(stride).padding(kernel_size / 2));
 }
 
-}  // namespace
+}  // namespace aurasr
 
 // The per-block modulations split from the style projection, handed out in the order the modulated convs
 // consume them (Python's conv_mods iterator).
@@ -130,17 +130,17 @@ class AuraModulatedConv : public torch::nn::Module {
  public:
   AuraModulatedConv(int64_t dim, int64_t dim_out, int64_t num_conv_kernels)
       : weights_(register_parameter(
-            "weights", torch::empty({num_conv_kernels, dim_out, dim, kModulatedKernelSize, kModulatedKernelSize}))) {}
+            "weights", torch::empty({num_conv_kernels, dim_out, dim, aurasr::kModulatedKernelSize, aurasr::kModulatedKernelSize}))) {}
 
   torch::Tensor forward(const torch::Tensor& fmap, const torch::Tensor& mod, const torch::Tensor& kernel_mod) {
     const int64_t batch = fmap.size(0);
     const torch::Tensor kernel_attention = kernel_mod.softmax(-1).view({batch, -1, 1, 1, 1, 1});
     torch::Tensor weights = (weights_.unsqueeze(0) * kernel_attention).sum(1);
     weights = weights * (mod.view({batch, 1, -1, 1, 1}) + 1);
-    weights = weights * weights.pow(2).sum({2, 3, 4}, true).clamp_min(kDemodulationEps).rsqrt();
+    weights = weights * weights.pow(2).sum({2, 3, 4}, true).clamp_min(aurasr::kDemodulationEps).rsqrt();
     const torch::Tensor output =
         F::conv2d(fmap.reshape({1, -1, fmap.size(2), fmap.size(3)}), weights.flatten(0, 1),
-                  F::Conv2dFuncOptions().padding((kModulatedKernelSize - 1) / 2).groups(batch));
+                  F::Conv2dFuncOptions().padding((aurasr::kModulatedKernelSize - 1) / 2).groups(batch));
     return output.view({batch, -1, output.size(2), output.size(3)});
   }
 
@@ -172,7 +172,7 @@ class AuraResnetBlock : public torch::nn::Module {
       : block1_(register_module("block1", std::make_shared<AuraBlock>(dim, dim_out, num_conv_kernels))),
         block2_(register_module("block2", std::make_shared<AuraBlock>(dim_out, dim_out, num_conv_kernels))) {
     style_dims.insert(style_dims.end(), {dim, num_conv_kernels, dim_out, num_conv_kernels});
-    if (dim != dim_out) res_conv_ = register_module("res_conv", conv(dim, dim_out, 1));
+    if (dim != dim_out) res_conv_ = register_module("res_conv", aurasr::conv(dim, dim_out, 1));
   }
 
   torch::Tensor forward(const torch::Tensor& x, AuraConvModulations& modulations) {
@@ -253,8 +253,8 @@ class AuraTransformer : public torch::nn::Module {
     for (int64_t i = 0; i < depth; ++i) {
       attentions_.push_back(std::make_shared<AuraAttention>(dim, dim_head, heads));
       feed_forwards_.push_back(torch::nn::Sequential(std::make_shared<AuraRmsNorm>(dim),
-                                                     same_conv(dim, dim * kFeedForwardMult, 1), torch::nn::GELU(),
-                                                     same_conv(dim * kFeedForwardMult, dim, 1)));
+                                                     same_conv(dim, dim * aurasr::kFeedForwardMult, 1), torch::nn::GELU(),
+                                                     same_conv(dim * aurasr::kFeedForwardMult, dim, 1)));
       layers_->push_back(torch::nn::ModuleList(attentions_.back(), feed_forwards_.back()));
     }
   }
@@ -276,7 +276,7 @@ class AuraTransformer : public torch::nn::Module {
 // NearestNeighborhoodUpsample: nearest 2x, then a 3x3 "conv".
 class AuraNearestUpsample : public torch::nn::Module {
  public:
-  AuraNearestUpsample(int64_t dim, int64_t dim_out) : conv_(register_module("conv", conv(dim, dim_out, 3))) {}
+  AuraNearestUpsample(int64_t dim, int64_t dim_out) : conv_(register_module("conv", aurasr::conv(dim, dim_out, 3))) {}
 
   torch::Tensor forward(const torch::Tensor& x) { return conv_->forward(upscale_nearest(x, 2)); }
 
@@ -291,7 +291,7 @@ class AuraEqualLinear : public torch::nn::Module {
       : weight_(register_parameter("weight", torch::empty({dim_out, dim}))),
         bias_(register_parameter("bias", torch::zeros({dim_out}))) {}
 
-  torch::Tensor forward(const torch::Tensor& x) { return fast_linear(x, weight_ * kStyleLrMul, bias_ * kStyleLrMul); }
+  torch::Tensor forward(const torch::Tensor& x) { return fast_linear(x, weight_ * aurasr::kStyleLrMul, bias_ * aurasr::kStyleLrMul); }
 
  private:
   torch::Tensor weight_;
@@ -305,7 +305,7 @@ class AuraStyleNetwork : public torch::nn::Module {
       : net_(register_module("net", torch::nn::Sequential())) {
     for (int i = 0; i < options.depth; ++i) {
       net_->push_back(std::make_shared<AuraEqualLinear>(i == 0 ? options.dim_in : options.dim_out, options.dim_out));
-      net_->push_back(torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(kStyleLeakySlope)));
+      net_->push_back(torch::nn::LeakyReLU(torch::nn::LeakyReLUOptions().negative_slope(aurasr::kStyleLeakySlope)));
     }
   }
 
@@ -324,14 +324,14 @@ class AuraDownStage : public torch::nn::Module {
   AuraDownStage(int64_t dim_in, int64_t dim_out, int64_t attention_depth, const AuraSrOptions& options,
                 std::vector<int64_t>& style_dims)
       : blocks_(register_module("0", torch::nn::ModuleList())) {
-    for (int i = 0; i < kBlocksPerStage; ++i)
+    for (int i = 0; i < aurasr::kBlocksPerStage; ++i)
       blocks_->push_back(std::make_shared<AuraResnetBlock>(dim_in, dim_in, options.num_conv_kernels, style_dims));
     auto attention_and_downsample = register_module("1", std::make_shared<torch::nn::Module>());
     if (attention_depth > 0)
       attention_ = attention_and_downsample->register_module(
           "0", std::make_shared<AuraTransformer>(dim_in, options.self_attn_dim_head, options.self_attn_heads,
                                                  attention_depth));
-    downsample_ = attention_and_downsample->register_module("1", conv(dim_in, dim_out, 3, 2));
+    downsample_ = attention_and_downsample->register_module("1", aurasr::conv(dim_in, dim_out, 3, 2));
   }
 
   torch::Tensor forward(torch::Tensor x, AuraConvModulations& modulations, std::vector<torch::Tensor>& skips) {
@@ -356,7 +356,7 @@ class AuraUpStage : public torch::nn::Module {
   AuraUpStage(int64_t upsample_dim, int64_t block_input_dim, int64_t dim, int64_t attention_depth,
               const AuraSrOptions& options, std::vector<int64_t>& style_dims)
       : blocks_(register_module("0", torch::nn::ModuleList())) {
-    for (int i = 0; i < kBlocksPerStage; ++i)
+    for (int i = 0; i < aurasr::kBlocksPerStage; ++i)
       blocks_->push_back(std::make_shared<AuraResnetBlock>(block_input_dim, dim, options.num_conv_kernels, style_dims));
     auto upsample_and_attention = register_module("1", std::make_shared<torch::nn::Module>());
     upsample_ = upsample_and_attention->register_module("0", std::make_shared<AuraNearestUpsample>(upsample_dim, dim));
@@ -399,7 +399,7 @@ AuraSrNetwork::AuraSrNetwork(const AuraSrOptions& options) : options_(options) {
   };
 
   style_network_ = register_module("style_network", std::make_shared<AuraStyleNetwork>(options.style_network));
-  init_conv_ = register_module("init_conv", conv(options.channels, down_dims[0], 7));
+  init_conv_ = register_module("init_conv", aurasr::conv(options.channels, down_dims[0], 7));
   auto downs = register_module("downs", torch::nn::ModuleList());
   for (size_t level = 0; level < down_levels; ++level) {
     downs_.push_back(std::make_shared<AuraDownStage>(down_dims[level], down_dims[level + 1], attention_depth(level),
@@ -426,7 +426,7 @@ AuraSrNetwork::AuraSrNetwork(const AuraSrOptions& options) : options_(options) {
   final_res_block_ =
       register_module("final_res_block",
                       std::make_shared<AuraResnetBlock>(dim, dim, options.num_conv_kernels, style_embed_split_dims_));
-  final_to_rgb_ = register_module("final_to_rgb", conv(dim, options.channels, 1));
+  final_to_rgb_ = register_module("final_to_rgb", aurasr::conv(dim, options.channels, 1));
   int64_t modulation_count = 0;
   for (const int64_t size : style_embed_split_dims_) modulation_count += size;
   style_to_conv_modulations_ =
@@ -446,7 +446,7 @@ torch::Tensor AuraSrNetwork::draw_normal(torch::IntArrayRef shape, const torch::
 }
 
 torch::Tensor AuraSrNetwork::forward(torch::Tensor x) {
-  x = (x + draw_normal(x.sizes(), x.options()) * kNoiseScale).clamp(0, 1);
+  x = (x + draw_normal(x.sizes(), x.options()) * aurasr::kNoiseScale).clamp(0, 1);
   const torch::Tensor latent = draw_normal({x.size(0), options_.style_network.dim_in}, x.options());
   replayed_draws_.clear();  // replays serve one forward only
   next_replayed_draw_ = 0;
@@ -466,6 +466,6 @@ torch::Tensor AuraSrNetwork::forward(torch::Tensor x) {
   return final_to_rgb_->forward(x);
 }
 
-const Architecture kAuraSrArchitecture = {"AuraSR", detect, load, "4 (2^(up levels - down levels))", "any"};
+const Architecture kAuraSrArchitecture = {"AuraSR", aurasr::detect, aurasr::load, "4 (2^(up levels - down levels))", "any"};
 
 }  // namespace uprez

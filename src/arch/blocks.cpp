@@ -96,7 +96,7 @@ ChannelAttentionBlockImpl::ChannelAttentionBlockImpl(int64_t channels, int64_t c
 
 torch::Tensor ChannelAttentionBlockImpl::forward(const torch::Tensor& x) { return cab_->forward(x); }
 
-namespace {
+namespace blocks {
 
 // nn.Sequential with a non-template forward, which AnyModule requires.
 class TensorSequentialImpl : public torch::nn::SequentialImpl {
@@ -105,12 +105,12 @@ class TensorSequentialImpl : public torch::nn::SequentialImpl {
   torch::Tensor forward(const torch::Tensor& x) { return SequentialImpl::forward(x); }
 };
 
-}  // namespace
+}  // namespace blocks
 
 torch::nn::AnyModule residual_connection_conv(int64_t features, const std::string& resi_connection) {
   if (resi_connection == "1conv") return torch::nn::AnyModule(same_conv(features, features, 3));
   if (resi_connection == "3conv")
-    return torch::nn::AnyModule(std::make_shared<TensorSequentialImpl>(
+    return torch::nn::AnyModule(std::make_shared<blocks::TensorSequentialImpl>(
         same_conv(features, features / 4, 3), make_activation("leakyrelu", 0.2),
         same_conv(features / 4, features / 4, 1), make_activation("leakyrelu", 0.2),
         same_conv(features / 4, features, 3)));

@@ -7,7 +7,7 @@
 
 namespace uprez {
 
-namespace {
+namespace compact {
 
 constexpr double kLeakyReluSlope = 0.1;
 
@@ -43,15 +43,15 @@ Model load(const StateDict& state) {
   return assemble_model(std::move(info), std::make_shared<CompactNetwork>(options), state);
 }
 
-}  // namespace
+}  // namespace compact
 
 CompactNetwork::CompactNetwork(const CompactOptions& options)
     : upscale_(options.upscale), upsampler_(torch::nn::PixelShuffleOptions(options.upscale)) {
   body_->push_back(same_conv(options.num_in_ch, options.num_feat, 3));
-  body_->push_back(activation(options));
+  body_->push_back(compact::activation(options));
   for (int i = 0; i < options.num_conv; ++i) {
     body_->push_back(same_conv(options.num_feat, options.num_feat, 3));
-    body_->push_back(activation(options));
+    body_->push_back(compact::activation(options));
   }
   body_->push_back(same_conv(options.num_feat, options.num_out_ch * options.upscale * options.upscale, 3));
   register_module("body", body_);
@@ -73,6 +73,6 @@ torch::Tensor CompactNetwork::forward(torch::Tensor x) {
   return out.add_(upscale_nearest(x, upscale_));
 }
 
-const Architecture kCompactArchitecture = {"Compact", detect, load, "1-8", "1, 3, 4"};
+const Architecture kCompactArchitecture = {"Compact", compact::detect, compact::load, "1-8", "1, 3, 4"};
 
 }  // namespace uprez

@@ -16,7 +16,7 @@
 
 namespace uprez {
 
-namespace {
+namespace craft {
 
 constexpr double kFusionExpansion = 2.66;  // HFB's ffn_expansion_factor
 constexpr double kLayerNormEps = 1e-5;
@@ -262,20 +262,20 @@ class HighFrequencyQueryAttention : public torch::nn::Module {
   FastConv2d project_out_;
 };
 
-}  // namespace
+}  // namespace craft
 
 // CRAFT's LayerNorm(dim, "WithBias"): LayerNorm over the channels of each pixel of an NCHW map (eps 1e-5),
 // its weights under "body".
 class CraftLayerNorm : public torch::nn::Module {
  public:
-  explicit CraftLayerNorm(int64_t dim) : body_(register_module("body", ChannelLayerNorm(dim, kLayerNormEps))) {}
+  explicit CraftLayerNorm(int64_t dim) : body_(register_module("body", ChannelLayerNorm(dim, craft::kLayerNormEps))) {}
   torch::Tensor forward(const torch::Tensor& x) { return body_->forward(x); }
 
  private:
   ChannelLayerNorm body_;
 };
 
-namespace {
+namespace craft {
 
 // HFB (hybrid fusion block): the low-frequency map plus the high-frequency-query attention ("attn") on the
 // normalised maps, then Restormer's gated feed-forward ("ffn"), each with a CraftLayerNorm.
@@ -338,22 +338,22 @@ class CrossRefinementFusionBlock : public torch::nn::Module {
   std::vector<std::shared_ptr<HybridFusionBlock>> hf_blocks_;
 };
 
-}  // namespace
+}  // namespace craft
 
 // RCRFG: a CRFB ("residual_group") and a 3x3 conv ("conv"), plus the input.
 class CraftResidualGroup : public torch::nn::Module {
  public:
   CraftResidualGroup(const CraftOptions& options, int64_t depth, int64_t num_heads)
       : residual_group_(
-            register_module("residual_group", std::make_shared<CrossRefinementFusionBlock>(options, depth, num_heads))),
+            register_module("residual_group", std::make_shared<craft::CrossRefinementFusionBlock>(options, depth, num_heads))),
         conv_(register_module("conv", same_conv(options.embed_dim, options.embed_dim, 3))) {}
 
-  torch::Tensor forward(const torch::Tensor& x, const RectanglePositionTables& tables) {
+  torch::Tensor forward(const torch::Tensor& x, const craft::RectanglePositionTables& tables) {
     return conv_->forward(residual_group_->forward(x, tables)) + x;
   }
 
  private:
-  std::shared_ptr<CrossRefinementFusionBlock> residual_group_;
+  std::shared_ptr<craft::CrossRefinementFusionBlock> residual_group_;
   FastConv2d conv_;
 };
 
@@ -364,8 +364,8 @@ CraftNetwork::CraftNetwork(const CraftOptions& options)
   const int64_t s0 = options.split_size_0, s1 = options.split_size_1;
   relative_position_index_h_ = register_buffer("relative_position_index_h", relative_position_index(s0, s1));
   relative_position_index_v_ = register_buffer("relative_position_index_v", relative_position_index(s1, s0));
-  biases_v_ = register_buffer("biases_v", window_offsets(s1, s0));
-  biases_h_ = register_buffer("biases_h", window_offsets(s0, s1));
+  biases_v_ = register_buffer("biases_v", craft::window_offsets(s1, s0));
+  biases_h_ = register_buffer("biases_h", craft::window_offsets(s0, s1));
   conv_first_ = register_module("conv_first", same_conv(options.in_chans, dim, 3));
   torch::nn::ModuleList layers;
   for (size_t i = 0; i < options.depths.size(); ++i) {
@@ -388,7 +388,7 @@ torch::Tensor CraftNetwork::forward(torch::Tensor x) {
   const torch::Tensor mean = mean_.to(x.options());
   x = (x - mean) * options_.img_range;
   const torch::Tensor shallow = conv_first_->forward(x);
-  const RectanglePositionTables tables{relative_position_index_h_, relative_position_index_v_, biases_h_, biases_v_};
+  const craft::RectanglePositionTables tables{relative_position_index_h_, relative_position_index_v_, biases_h_, biases_v_};
   torch::Tensor features = shallow;
   for (const auto& layer : layers_) features = layer->forward(features, tables);
   features = norm_->forward(features);
@@ -397,6 +397,6 @@ torch::Tensor CraftNetwork::forward(torch::Tensor x) {
   return x.slice(2, 0, height * options_.upscale).slice(3, 0, width * options_.upscale);
 }
 
-const Architecture kCraftArchitecture = {"CRAFT", detect, load, "1-8", "1, 3"};
+const Architecture kCraftArchitecture = {"CRAFT", craft::detect, craft::load, "1-8", "1, 3"};
 
 }  // namespace uprez

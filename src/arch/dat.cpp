@@ -12,7 +12,7 @@
 
 namespace uprez {
 
-namespace {
+namespace dat {
 
 // Python's repr of a float (shortest round-trip digits, "2.0" rather than "2"), as spandrel's tags print it.
 std::string python_float(double value) {
@@ -244,7 +244,7 @@ class DualAggregationBlock : public TokenMapModule {
   torch::nn::LayerNorm norm2_{nullptr};
 };
 
-}  // namespace
+}  // namespace dat
 
 DatNetwork::DatNetwork(const DatOptions& options)
     : ResidualGroupNetwork(options.in_chans, options.embed_dim, options.upscale, options.resi_connection,
@@ -252,11 +252,11 @@ DatNetwork::DatNetwork(const DatOptions& options)
   for (size_t group = 0; group < options.depth.size(); ++group) {
     std::vector<std::shared_ptr<TokenMapModule>> blocks;
     for (int block = 0; block < options.depth[group]; ++block)
-      blocks.push_back(std::make_shared<DualAggregationBlock>(options, options.num_heads[group], group, block));
+      blocks.push_back(std::make_shared<dat::DualAggregationBlock>(options, options.num_heads[group], group, block));
     add_residual_group(blocks);
   }
 }
 
-const Architecture kDatArchitecture = {"DAT", detect, load, "2^n, 3 (pixelshuffledirect: any)", "any"};
+const Architecture kDatArchitecture = {"DAT", dat::detect, dat::load, "2^n, 3 (pixelshuffledirect: any)", "any"};
 
 }  // namespace uprez

@@ -11,7 +11,7 @@
 
 namespace uprez {
 
-namespace {
+namespace dat_blocks {
 
 constexpr int64_t kReconstructionFeatures = 64;  // num_feat of the pixelshuffle reconstruction (fixed)
 
@@ -36,7 +36,7 @@ torch::Tensor window_offsets(int64_t window_height, int64_t window_width) {
   return torch::stack(grid).flatten(1).transpose(0, 1).contiguous().to(torch::kFloat32);
 }
 
-}  // namespace
+}  // namespace dat_blocks
 
 FastConv2d depthwise_conv(int64_t channels) {
   return FastConv2d(torch::nn::Conv2dOptions(channels, channels, 3).padding(1).groups(channels));
@@ -49,9 +49,9 @@ bool shifts_rectangle_windows(int64_t group, int64_t block) {
 DynamicPosBiasImpl::DynamicPosBiasImpl(int64_t dim, int64_t num_heads) {
   const int64_t pos_dim = dim / 4;
   pos_proj_ = register_module("pos_proj", FastLinear(2, pos_dim));
-  pos1_ = register_module("pos1", normalized_relu_linear(pos_dim, pos_dim));
-  pos2_ = register_module("pos2", normalized_relu_linear(pos_dim, pos_dim));
-  pos3_ = register_module("pos3", normalized_relu_linear(pos_dim, num_heads));
+  pos1_ = register_module("pos1", dat_blocks::normalized_relu_linear(pos_dim, pos_dim));
+  pos2_ = register_module("pos2", dat_blocks::normalized_relu_linear(pos_dim, pos_dim));
+  pos3_ = register_module("pos3", dat_blocks::normalized_relu_linear(pos_dim, num_heads));
 }
 
 torch::Tensor DynamicPosBiasImpl::forward(const torch::Tensor& offsets) {
@@ -65,7 +65,7 @@ RectangleWindowAttentionImpl::RectangleWindowAttentionImpl(int64_t dim, int64_t 
       window_width_(window_width),
       scale_(1.0 / std::sqrt(static_cast<double>(dim / num_heads))) {
   pos_ = register_module("pos", DynamicPosBias(dim / 4, num_heads));
-  rpe_biases_ = register_buffer("rpe_biases", window_offsets(window_height, window_width));
+  rpe_biases_ = register_buffer("rpe_biases", dat_blocks::window_offsets(window_height, window_width));
   relative_position_index_ =
       register_buffer("relative_position_index", relative_position_index(window_height, window_width));
 }
@@ -197,11 +197,11 @@ ResidualGroupNetwork::ResidualGroupNetwork(int64_t channels, int64_t embed_dim, 
   }
   conv_before_upsample_ = register_module(
       "conv_before_upsample",
-      torch::nn::Sequential(same_conv(embed_dim, kReconstructionFeatures, 3), make_activation("leakyrelu", 0.01)));
+      torch::nn::Sequential(same_conv(embed_dim, dat_blocks::kReconstructionFeatures, 3), make_activation("leakyrelu", 0.01)));
   // Upsample is empty for scale 1.
   if (upscale > 1)
-    upsample_ = register_module("upsample", power_of_two_or_three_upsampler(upscale, kReconstructionFeatures));
-  conv_last_ = register_module("conv_last", same_conv(kReconstructionFeatures, channels, 3));
+    upsample_ = register_module("upsample", power_of_two_or_three_upsampler(upscale, dat_blocks::kReconstructionFeatures));
+  conv_last_ = register_module("conv_last", same_conv(dat_blocks::kReconstructionFeatures, channels, 3));
 }
 
 void ResidualGroupNetwork::add_residual_group(const std::vector<std::shared_ptr<TokenMapModule>>& blocks) {

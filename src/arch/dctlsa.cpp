@@ -14,7 +14,7 @@
 
 namespace uprez {
 
-namespace {
+namespace dctlsa {
 
 constexpr int64_t kWindow = 16;
 constexpr int kSwinLayersPerBlock = 2;  // SwinT modules in an LSAB
@@ -184,13 +184,13 @@ class SwinLayerImpl : public torch::nn::Module {
 };
 TORCH_MODULE(SwinLayer);
 
-}  // namespace
+}  // namespace dctlsa
 
 // LSAB: two SwinT layers ("body").
 class LocalSelfAttentionBlock : public torch::nn::Module {
  public:
   LocalSelfAttentionBlock(int64_t dim, int64_t num_heads) : body_(register_module("body", torch::nn::Sequential())) {
-    for (int i = 0; i < kSwinLayersPerBlock; ++i) body_->push_back(SwinLayer(dim, num_heads));
+    for (int i = 0; i < dctlsa::kSwinLayersPerBlock; ++i) body_->push_back(dctlsa::SwinLayer(dim, num_heads));
   }
 
   torch::Tensor forward(const torch::Tensor& x) { return body_->forward(x); }
@@ -206,8 +206,8 @@ DctlsaNetwork::DctlsaNetwork(const DctlsaOptions& options) {
     blocks_[i] =
         register_module("B" + std::to_string(i + 1), std::make_shared<LocalSelfAttentionBlock>(nf, options.num_head));
   for (size_t i = 0; i < dense_fusions_.size(); ++i)
-    dense_fusions_[i] = register_module("c" + std::to_string(i + 1), fusion_conv(nf * (i + 2), nf));
-  c_ = register_module("c", fusion_conv(nf * options.num_modules, nf));
+    dense_fusions_[i] = register_module("c" + std::to_string(i + 1), dctlsa::fusion_conv(nf * (i + 2), nf));
+  c_ = register_module("c", dctlsa::fusion_conv(nf * options.num_modules, nf));
   lr_conv_ = register_module("LR_conv", same_conv(nf, nf, 3));
   upsampler_ = register_module("upsampler", pixel_shuffle_block(nf, options.out_nc, options.upscale));
 }
@@ -224,6 +224,6 @@ torch::Tensor DctlsaNetwork::forward(torch::Tensor x) {
   return upsampler_->forward(lr_conv_->forward(fused) + features);
 }
 
-const Architecture kDctlsaArchitecture = {"DCTLSA", detect, load, "any", "any (output: 1, 3, 4 or the input's)"};
+const Architecture kDctlsaArchitecture = {"DCTLSA", dctlsa::detect, dctlsa::load, "any", "any (output: 1, 3, 4 or the input's)"};
 
 }  // namespace uprez

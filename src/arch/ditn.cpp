@@ -12,7 +12,7 @@
 
 namespace uprez {
 
-namespace {
+namespace ditn {
 
 bool detect(const StateDict& state) {
   return state.has_all({"sft.weight", "UFONE.0.ITLs.0.attn.temperature", "UFONE.0.ITLs.0.ffn.project_in.weight",
@@ -173,12 +173,12 @@ class UfoneImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Ufone);
 
-}  // namespace
+}  // namespace ditn
 
 DitnNetwork::DitnNetwork(const DitnOptions& options) : options_(options) {
   sft_ = register_module("sft", same_conv(options.inp_channels, options.dim, 3));
   ufone_ = register_module("UFONE", torch::nn::Sequential());
-  for (int i = 0; i < options.ufone_blocks; ++i) ufone_->push_back(Ufone(options));
+  for (int i = 0; i < options.ufone_blocks; ++i) ufone_->push_back(ditn::Ufone(options));
   conv_after_body_ = register_module("conv_after_body", same_conv(options.dim, options.dim, 3));
   upsample_ = register_module("upsample", pixel_shuffle_block(options.dim, 3, options.upscale));
 }
@@ -193,6 +193,6 @@ torch::Tensor DitnNetwork::forward(torch::Tensor x) {
       .slice(3, 0, width * options_.upscale);
 }
 
-const Architecture kDitnArchitecture = {"DITN", detect, load, "any", "any in, 3 out"};
+const Architecture kDitnArchitecture = {"DITN", ditn::detect, ditn::load, "any", "any in, 3 out"};
 
 }  // namespace uprez

@@ -10,7 +10,7 @@
 
 namespace uprez {
 
-namespace {
+namespace drct {
 
 constexpr int64_t kReconstructionFeatures = 64;  // DRCT's fixed num_feat
 constexpr double kDenseSlope = 0.2;
@@ -112,7 +112,7 @@ Model load(const StateDict& state) {
   return assemble_model(std::move(info), std::make_shared<DrctNetwork>(options), state);
 }
 
-}  // namespace
+}  // namespace drct
 
 // Residual dense group (RDG): five Swin blocks, block k seeing the input concatenated with the k-1 previous
 // outputs, each squeezed to gc channels by a 1x1 "adjust" conv (LeakyReLU 0.2; the last back to embed_dim);
@@ -139,10 +139,10 @@ class ResidualDenseGroup : public torch::nn::Module {
     for (size_t k = 0; k < swin_.size(); ++k) {
       const torch::Tensor attended = swin_[k]->forward(torch::cat(features, -1), height, width, shifted_mask);
       torch::Tensor adjusted = adjust_[k]->forward(tokens_to_image(attended, height, width));
-      if (k + 1 < swin_.size()) adjusted = torch::leaky_relu(adjusted, kDenseSlope);
+      if (k + 1 < swin_.size()) adjusted = torch::leaky_relu(adjusted, drct::kDenseSlope);
       features.push_back(image_to_tokens(adjusted));
     }
-    return features.back() * kResidualScale + x;
+    return features.back() * drct::kResidualScale + x;
   }
 
  private:
@@ -168,10 +168,10 @@ DrctNetwork::DrctNetwork(const DrctOptions& options) : options_(options) {
   if (options.upsampler != "pixelshuffle") return;
   conv_before_upsample_ = register_module(
       "conv_before_upsample",
-      torch::nn::Sequential(same_conv(dim, kReconstructionFeatures, 3), torch::nn::LeakyReLU()));  // slope 0.01
+      torch::nn::Sequential(same_conv(dim, drct::kReconstructionFeatures, 3), torch::nn::LeakyReLU()));  // slope 0.01
   if (options.upscale > 1)
-    upsample_ = register_module("upsample", power_of_two_or_three_upsampler(options.upscale, kReconstructionFeatures));
-  conv_last_ = register_module("conv_last", same_conv(kReconstructionFeatures, options.in_chans, 3));
+    upsample_ = register_module("upsample", power_of_two_or_three_upsampler(options.upscale, drct::kReconstructionFeatures));
+  conv_last_ = register_module("conv_last", same_conv(drct::kReconstructionFeatures, options.in_chans, 3));
 }
 
 torch::Tensor DrctNetwork::forward_features(const torch::Tensor& x) {
@@ -198,6 +198,6 @@ torch::Tensor DrctNetwork::forward(torch::Tensor x) {
   return x / options_.img_range + mean;
 }
 
-const Architecture kDrctArchitecture = {"DRCT", detect, load, "1, 2^n, 3", "any"};
+const Architecture kDrctArchitecture = {"DRCT", drct::detect, drct::load, "1, 2^n, 3", "any"};
 
 }  // namespace uprez

@@ -10,7 +10,7 @@ namespace uprez {
 
 namespace F = torch::nn::functional;
 
-namespace {
+namespace dysample {
 
 // The sub-pixel positions of the scale x scale outputs of one input pixel, relative to its centre and in input
 // pixels: (1, 2 * groups * scale^2, 1, 1), x offsets first (spandrel's _init_pos).
@@ -21,7 +21,7 @@ torch::Tensor initial_positions(int64_t scale, int64_t groups) {
   return torch::stack(grid).transpose(1, 2).repeat({1, groups, 1}).reshape({1, -1, 1, 1});
 }
 
-}  // namespace
+}  // namespace dysample
 
 DySampleImpl::DySampleImpl(const DySampleOptions& options) : options_(options) {
   if (options.in_channels < options.groups || options.in_channels % options.groups != 0)
@@ -35,7 +35,7 @@ DySampleImpl::DySampleImpl(const DySampleOptions& options) : options_(options) {
       register_module("offset", FastConv2d(torch::nn::Conv2dOptions(options.in_channels, offset_channels, 1)));
   scope_ = register_module(
       "scope", FastConv2d(torch::nn::Conv2dOptions(options.in_channels, offset_channels, 1).bias(false)));
-  init_pos_ = register_buffer("init_pos", initial_positions(options.scale, options.groups));
+  init_pos_ = register_buffer("init_pos", dysample::initial_positions(options.scale, options.groups));
 }
 
 torch::Tensor DySampleImpl::forward(const torch::Tensor& x) {

@@ -14,7 +14,7 @@
 
 namespace uprez {
 
-namespace {
+namespace esrgan {
 
 constexpr const char* kActivation = "leakyrelu";
 constexpr double kNegativeSlope = 0.2;
@@ -256,27 +256,27 @@ Model load(const StateDict& file_state) {
   return assemble_model(std::move(info), std::make_shared<EsrganNetwork>(options), state);
 }
 
-}  // namespace
+}  // namespace esrgan
 
 EsrganNetwork::EsrganNetwork(const EsrganOptions& options) : options_(options) {
   const int64_t filters = options.num_filters;
   torch::nn::ModuleList trunk;
   for (int i = 0; i < options.num_blocks; ++i)
-    trunk->push_back(std::make_shared<ResidualInResidualDenseBlock>(filters, options.plus));
+    trunk->push_back(std::make_shared<esrgan::ResidualInResidualDenseBlock>(filters, options.plus));
   trunk->push_back(same_conv(filters, filters, 3));
 
   model_->push_back(same_conv(options.in_nc, filters, 3));
-  model_->push_back(std::make_shared<ShortcutBlock>(trunk));
-  for (int64_t factor : upsampling_factors(options.scale)) {
+  model_->push_back(std::make_shared<esrgan::ShortcutBlock>(trunk));
+  for (int64_t factor : esrgan::upsampling_factors(options.scale)) {
     const auto scale_factor = static_cast<double>(factor);
     model_->push_back(torch::nn::Upsample(torch::nn::UpsampleOptions()
                                               .scale_factor(std::vector<double>{scale_factor, scale_factor})
                                               .mode(torch::kNearest)));
     model_->push_back(same_conv(filters, filters, 3));
-    model_->push_back(activation().ptr());
+    model_->push_back(esrgan::activation().ptr());
   }
   model_->push_back(same_conv(filters, filters, 3));
-  model_->push_back(activation().ptr());
+  model_->push_back(esrgan::activation().ptr());
   model_->push_back(same_conv(filters, options.out_nc, 3));
   register_module("model", model_);
 }
@@ -292,13 +292,13 @@ torch::Tensor EsrganNetwork::forward(torch::Tensor x) {
   FeatureMap features = filters % 16 == 0 ? FeatureMap(x) : FeatureMap::dense(x);
   size_t layer = 0;
   features = model_->at<FastConv2dImpl>(layer++).run(features);
-  features = model_->at<ShortcutBlock>(layer++).run(features, filters);
-  for (int64_t factor : upsampling_factors(options_.scale)) {
+  features = model_->at<esrgan::ShortcutBlock>(layer++).run(features, filters);
+  for (int64_t factor : esrgan::upsampling_factors(options_.scale)) {
     features = features.upsample_nearest(factor);
-    features = model_->at<FastConv2dImpl>(layer + 1).run(features, activated());
+    features = model_->at<FastConv2dImpl>(layer + 1).run(features, esrgan::activated());
     layer += 3;
   }
-  features = model_->at<FastConv2dImpl>(layer).run(features, activated());
+  features = model_->at<FastConv2dImpl>(layer).run(features, esrgan::activated());
   torch::Tensor out = model_->at<FastConv2dImpl>(layer + 2).run(features).to_tensor();
 
   if (options_.shuffle_factor == 0) return out;
@@ -306,6 +306,6 @@ torch::Tensor EsrganNetwork::forward(torch::Tensor x) {
   return out.slice(2, 0, height * output_scale).slice(3, 0, width * output_scale);
 }
 
-const Architecture kEsrganArchitecture = {"ESRGAN", detect, load, "1, 2, 3, 4, 8", "1, 3, 4"};
+const Architecture kEsrganArchitecture = {"ESRGAN", esrgan::detect, esrgan::load, "1, 2, 3, 4, 8", "1, 3, 4"};
 
 }  // namespace uprez

@@ -23,7 +23,7 @@ namespace uprez {
 
 namespace F = torch::nn::functional;
 
-namespace {
+namespace fdat {
 
 constexpr int kBlockPatternLength = 2;  // every group alternates a spatial and a channel block
 constexpr int64_t kMetaVersion = 3;     // UniUpsampleV3's block version, the first MetaUpsample entry
@@ -425,7 +425,7 @@ torch::nn::Sequential make_upsampler(FdatUpsampler method, int64_t scale, int64_
   return m;
 }
 
-}  // namespace
+}  // namespace fdat
 
 FdatNetwork::FdatNetwork(const FdatOptions& options)
     : scale_(options.scale), unshuffle_(options.unshuffle_mod && options.scale < 3 ? 4 / options.scale : 1) {
@@ -433,15 +433,15 @@ FdatNetwork::FdatNetwork(const FdatOptions& options)
   if (unshuffle_ > 1) {
     unshuffled_conv_first_ =
         register_module("conv_first", torch::nn::Sequential(torch::nn::PixelUnshuffle(unshuffle_),
-                                                            conv(options.num_in_ch * unshuffle_ * unshuffle_, dim, 3)));
+                                                            fdat::conv(options.num_in_ch * unshuffle_ * unshuffle_, dim, 3)));
   } else {
-    conv_first_ = register_module("conv_first", conv(options.num_in_ch, dim, 3));
+    conv_first_ = register_module("conv_first", fdat::conv(options.num_in_ch, dim, 3));
   }
   groups_ = register_module("groups", torch::nn::Sequential());
-  for (int i = 0; i < options.num_groups; ++i) groups_->push_back(std::make_shared<FdatResidualGroup>(options));
-  conv_after_ = register_module("conv_after", conv(dim, dim, 3, false));
+  for (int i = 0; i < options.num_groups; ++i) groups_->push_back(std::make_shared<fdat::FdatResidualGroup>(options));
+  conv_after_ = register_module("conv_after", fdat::conv(dim, dim, 3, false));
   upsampler_ = register_module(
-      "upsampler", make_upsampler(options.upsampler_type, unshuffle_ > 1 ? kUnshuffledScale : options.scale, dim,
+      "upsampler", fdat::make_upsampler(options.upsampler_type, unshuffle_ > 1 ? fdat::kUnshuffledScale : options.scale, dim,
                                   options.num_out_ch, options.mid_dim));
 }
 
@@ -457,7 +457,7 @@ torch::Tensor FdatNetwork::forward(torch::Tensor x) {
   return upsampler_->forward(deep + shallow).slice(2, 0, height * scale_).slice(3, 0, width * scale_);
 }
 
-namespace {
+namespace fdat {
 
 bool detect(const StateDict& state) {
   return (state.contains("conv_first.weight") || state.contains("conv_first.1.weight")) &&
@@ -533,8 +533,8 @@ Model load(const StateDict& file_state) {
   return assemble_model(std::move(info), network, state);
 }
 
-}  // namespace
+}  // namespace fdat
 
-const Architecture kFdatArchitecture = {"FDAT", detect, load, "1, 2^n, 3 (pixelshuffledirect, lda, dysample: any; transpose+conv: 2-4)", "any"};
+const Architecture kFdatArchitecture = {"FDAT", fdat::detect, fdat::load, "1, 2^n, 3 (pixelshuffledirect, lda, dysample: any; transpose+conv: 2-4)", "any"};
 
 }  // namespace uprez

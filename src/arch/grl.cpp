@@ -15,7 +15,7 @@
 
 namespace uprez {
 
-namespace {
+namespace grl {
 
 namespace F = torch::nn::functional;
 
@@ -695,30 +695,30 @@ torch::nn::AnyModule last_conv(const std::string& conv_type, int64_t dim) {
   return residual_connection_conv(dim, conv_type);  // "1conv" | "3conv"
 }
 
-}  // namespace
+}  // namespace grl
 
 // TransformerStage: the blocks, then the last conv ("conv") on the map, plus the stage input.
 class GrlTransformerStage : public torch::nn::Module {
  public:
   GrlTransformerStage(const GrlOptions& options, int64_t depth, int64_t heads_window, int64_t heads_stripe)
-      : conv_(last_conv(options.conv_type, options.embed_dim)) {
+      : conv_(grl::last_conv(options.conv_type, options.embed_dim)) {
     torch::nn::ModuleList blocks;
     for (int64_t i = 0; i < depth; ++i) {
-      blocks_.push_back(std::make_shared<MixedAttentionBlock>(options, heads_window, heads_stripe, i));
+      blocks_.push_back(std::make_shared<grl::MixedAttentionBlock>(options, heads_window, heads_stripe, i));
       blocks->push_back(blocks_.back());
     }
     register_module("blocks", blocks);
     register_module("conv", conv_.ptr());
   }
 
-  torch::Tensor forward(const torch::Tensor& x, int64_t height, int64_t width, const AttentionGeometry& geometry) {
+  torch::Tensor forward(const torch::Tensor& x, int64_t height, int64_t width, const grl::AttentionGeometry& geometry) {
     torch::Tensor tokens = x;
     for (const auto& block : blocks_) tokens = block->forward(tokens, height, width, geometry);
     return image_to_tokens(conv_.forward(tokens_to_image(tokens, height, width))) + x;
   }
 
  private:
-  std::vector<std::shared_ptr<MixedAttentionBlock>> blocks_;
+  std::vector<std::shared_ptr<grl::MixedAttentionBlock>> blocks_;
   torch::nn::AnyModule conv_;
 };
 
@@ -737,7 +737,7 @@ GrlNetwork::GrlNetwork(const GrlOptions& options)
   }
   register_module("layers", layers);
   norm_end_ = register_module("norm_end", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})));
-  conv_after_body_ = last_conv(options.conv_type, dim);
+  conv_after_body_ = grl::last_conv(options.conv_type, dim);
   register_module("conv_after_body", conv_after_body_.ptr());
 
   // Upsample and UpsampleOneStep keep their Sequential as "up".
@@ -745,7 +745,7 @@ GrlNetwork::GrlNetwork(const GrlOptions& options)
     auto upsample = register_module("upsample", std::make_shared<torch::nn::Module>());
     upsample_ = upsample->register_module("up", std::move(up));
   };
-  const int64_t features = kReconstructionFeatures;
+  const int64_t features = grl::kReconstructionFeatures;
   const auto reconstruction_input = [&] {
     return torch::nn::Sequential(same_conv(dim, features, 3), torch::nn::LeakyReLU());
   };
@@ -768,7 +768,7 @@ GrlNetwork::GrlNetwork(const GrlOptions& options)
 
 torch::Tensor GrlNetwork::forward_features(const torch::Tensor& x) {
   const int64_t height = x.size(2), width = x.size(3);
-  const AttentionGeometry geometry = attention_geometry(options_, height, width, x.options());
+  const grl::AttentionGeometry geometry = grl::attention_geometry(options_, height, width, x.options());
   torch::Tensor tokens = norm_start_->forward(image_to_tokens(x));
   for (const auto& layer : layers_) tokens = layer->forward(tokens, height, width, geometry);
   return tokens_to_image(norm_end_->forward(tokens), height, width);
@@ -780,14 +780,14 @@ torch::Tensor GrlNetwork::forward(torch::Tensor x) {
   const int64_t pad_height = (pad_size_ - height % pad_size_) % pad_size_;
   const int64_t pad_width = (pad_size_ - width % pad_size_) % pad_size_;
   const bool reflectable = pad_height < height && pad_width < width;
-  x = pad_to_multiple(x, pad_size_, reflectable ? F::PadFuncOptions::mode_t(torch::kReflect) : torch::kConstant);
+  x = pad_to_multiple(x, pad_size_, reflectable ? grl::F::PadFuncOptions::mode_t(torch::kReflect) : torch::kConstant);
 
   const torch::Tensor mean = mean_.to(x.options());
   x = (x - mean) * options_.img_range;
   const torch::Tensor shallow = conv_first_->forward(x);
   const torch::Tensor features = conv_after_body_.forward(forward_features(shallow)) + shallow;
   const auto lrelu = [](const torch::Tensor& t) {
-    return F::leaky_relu(t, F::LeakyReLUFuncOptions().negative_slope(0.2));
+    return grl::F::leaky_relu(t, grl::F::LeakyReLUFuncOptions().negative_slope(0.2));
   };
   if (options_.upsampler == "pixelshuffle") {
     x = conv_last_->forward(upsample_->forward(conv_before_upsample_->forward(features)));
@@ -806,6 +806,6 @@ torch::Tensor GrlNetwork::forward(torch::Tensor x) {
   return x.slice(2, 0, height * options_.upscale).slice(3, 0, width * options_.upscale);
 }
 
-const Architecture kGrlArchitecture = {"GRL", detect, load, "1, 2^n, 3 (pixelshuffledirect: any)", "any"};
+const Architecture kGrlArchitecture = {"GRL", grl::detect, grl::load, "1, 2^n, 3 (pixelshuffledirect: any)", "any"};
 
 }  // namespace uprez

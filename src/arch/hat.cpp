@@ -13,7 +13,7 @@
 
 namespace uprez {
 
-namespace {
+namespace hat {
 
 namespace F = torch::nn::functional;
 
@@ -296,36 +296,36 @@ Model load(const StateDict& state) {
   return assemble_model(std::move(info), std::make_shared<HatNetwork>(options), state);
 }
 
-}  // namespace
+}  // namespace hat
 
 // Residual hybrid attention group (RHAG): AttenBlocks, a 3x3 conv on the image layout ("1conv"), plus the input.
 class ResidualHybridAttentionGroup : public torch::nn::Module {
  public:
   ResidualHybridAttentionGroup(const HatOptions& options, int depth, int64_t num_heads)
       : residual_group_(
-            register_module("residual_group", std::make_shared<AttentionBlocks>(options, depth, num_heads))) {
+            register_module("residual_group", std::make_shared<hat::AttentionBlocks>(options, depth, num_heads))) {
     if (options.resi_connection == "1conv")
       conv_ = register_module("conv", same_conv(options.embed_dim, options.embed_dim, 3));
   }
 
-  torch::Tensor forward(const torch::Tensor& x, int64_t height, int64_t width, const AttentionContext& context) {
+  torch::Tensor forward(const torch::Tensor& x, int64_t height, int64_t width, const hat::AttentionContext& context) {
     torch::Tensor y = residual_group_->forward(x, height, width, context);
     if (conv_) y = image_to_tokens(conv_->forward(tokens_to_image(y, height, width)));
     return y + x;
   }
 
  private:
-  std::shared_ptr<AttentionBlocks> residual_group_;
+  std::shared_ptr<hat::AttentionBlocks> residual_group_;
   FastConv2d conv_{nullptr};
 };
 
-HatNetwork::HatNetwork(const HatOptions& options) : options_(options), overlap_window_(overlap_window_size(options)) {
+HatNetwork::HatNetwork(const HatOptions& options) : options_(options), overlap_window_(hat::overlap_window_size(options)) {
   const int64_t dim = options.embed_dim;
   const int64_t window = options.window_size;
   mean_ = div2k_mean(options.in_chans);
   // Stored for the window size only; forward recomputes them on the input's device.
   register_buffer("relative_position_index_SA", relative_position_index(window));
-  register_buffer("relative_position_index_OCA", overlapping_relative_position_index(window, overlap_window_));
+  register_buffer("relative_position_index_OCA", hat::overlapping_relative_position_index(window, overlap_window_));
   conv_first_ = register_module("conv_first", same_conv(options.in_chans, dim, 3));
   patch_embed_ = register_module("patch_embed", PatchEmbed(dim, options.patch_norm));
   if (options.ape)
@@ -336,7 +336,7 @@ HatNetwork::HatNetwork(const HatOptions& options) : options_(options), overlap_w
     layers_.push_back(std::make_shared<ResidualHybridAttentionGroup>(options, options.depths[i], options.num_heads[i]));
     layers->push_back(layers_.back());
   }
-  norm_ = register_module("norm", layer_norm(dim));
+  norm_ = register_module("norm", hat::layer_norm(dim));
   if (options.resi_connection == "1conv") conv_after_body_ = register_module("conv_after_body", same_conv(dim, dim, 3));
   conv_before_upsample_ = register_module(
       "conv_before_upsample",
@@ -349,9 +349,9 @@ HatNetwork::HatNetwork(const HatOptions& options) : options_(options), overlap_w
 torch::Tensor HatNetwork::forward_features(const torch::Tensor& x) {
   const int64_t height = x.size(2), width = x.size(3);
   const int64_t window = options_.window_size;
-  const AttentionContext context{
+  const hat::AttentionContext context{
       relative_position_index(window).to(x.device()),
-      overlapping_relative_position_index(window, overlap_window_).to(x.device()),
+      hat::overlapping_relative_position_index(window, overlap_window_).to(x.device()),
       shifted_window_mask(height, width, window, window / 2).to(x.options()),
   };
   torch::Tensor tokens = patch_embed_->forward(x);
@@ -373,6 +373,6 @@ torch::Tensor HatNetwork::forward(torch::Tensor x) {
   return x.slice(2, 0, height * options_.upscale).slice(3, 0, width * options_.upscale);
 }
 
-const Architecture kHatArchitecture = {"HAT", detect, load, "1, 2^n, 3", "any"};
+const Architecture kHatArchitecture = {"HAT", hat::detect, hat::load, "1, 2^n, 3", "any"};
 
 }  // namespace uprez

@@ -16,7 +16,7 @@ namespace uprez {
 
 namespace F = torch::nn::functional;
 
-namespace {
+namespace ipt {
 
 constexpr int64_t kCropBatchSize = 64;  // Model's crop_batch_size: crops per network call
 constexpr int64_t kHeadKernelSize = 3;
@@ -153,7 +153,7 @@ torch::Tensor average_crops(const torch::Tensor& crops, std::vector<int64_t> out
   return sum / coverage;
 }
 
-}  // namespace
+}  // namespace ipt
 
 // nn.MultiheadAttention(bias=False) on sequence-first (L, N, E) tensors: "in_proj_weight" (q, k, v stacked)
 // and "out_proj".
@@ -162,7 +162,7 @@ class IptMultiheadAttention : public torch::nn::Module {
   IptMultiheadAttention(int64_t embedding_dim, int64_t num_heads)
       : num_heads_(num_heads),
         in_proj_weight_(register_parameter("in_proj_weight", torch::empty({3 * embedding_dim, embedding_dim}))),
-        out_proj_(register_module("out_proj", linear(embedding_dim, embedding_dim, false))) {}
+        out_proj_(register_module("out_proj", ipt::linear(embedding_dim, embedding_dim, false))) {}
 
   torch::Tensor forward(const torch::Tensor& query, const torch::Tensor& key, const torch::Tensor& value) {
     const std::vector<torch::Tensor> weights = in_proj_weight_.chunk(3, 0);
@@ -187,15 +187,15 @@ class IptEncoderLayer : public torch::nn::Module {
  public:
   IptEncoderLayer(int64_t dim, int64_t num_heads, int64_t hidden_dim, bool norm)
       : self_attn_(register_module("self_attn", std::make_shared<IptMultiheadAttention>(dim, num_heads))),
-        linear1_(register_module("linear1", linear(dim, hidden_dim))),
-        linear2_(register_module("linear2", linear(hidden_dim, dim))),
-        norm1_(optional_layer_norm(*this, "norm1", dim, norm)),
-        norm2_(optional_layer_norm(*this, "norm2", dim, norm)) {}
+        linear1_(register_module("linear1", ipt::linear(dim, hidden_dim))),
+        linear2_(register_module("linear2", ipt::linear(hidden_dim, dim))),
+        norm1_(ipt::optional_layer_norm(*this, "norm1", dim, norm)),
+        norm2_(ipt::optional_layer_norm(*this, "norm2", dim, norm)) {}
 
   torch::Tensor forward(torch::Tensor src) {
-    const torch::Tensor normed = normalize(norm1_, src);
+    const torch::Tensor normed = ipt::normalize(norm1_, src);
     src = src + self_attn_->forward(normed, normed, normed);
-    return src + linear2_->forward(torch::relu(linear1_->forward(normalize(norm2_, src))));
+    return src + linear2_->forward(torch::relu(linear1_->forward(ipt::normalize(norm2_, src))));
   }
 
  private:
@@ -213,19 +213,19 @@ class IptDecoderLayer : public torch::nn::Module {
   IptDecoderLayer(int64_t dim, int64_t num_heads, int64_t hidden_dim, bool norm)
       : self_attn_(register_module("self_attn", std::make_shared<IptMultiheadAttention>(dim, num_heads))),
         multihead_attn_(register_module("multihead_attn", std::make_shared<IptMultiheadAttention>(dim, num_heads))),
-        linear1_(register_module("linear1", linear(dim, hidden_dim))),
-        linear2_(register_module("linear2", linear(hidden_dim, dim))),
-        norm1_(optional_layer_norm(*this, "norm1", dim, norm)),
-        norm2_(optional_layer_norm(*this, "norm2", dim, norm)),
-        norm3_(optional_layer_norm(*this, "norm3", dim, norm)) {}
+        linear1_(register_module("linear1", ipt::linear(dim, hidden_dim))),
+        linear2_(register_module("linear2", ipt::linear(hidden_dim, dim))),
+        norm1_(ipt::optional_layer_norm(*this, "norm1", dim, norm)),
+        norm2_(ipt::optional_layer_norm(*this, "norm2", dim, norm)),
+        norm3_(ipt::optional_layer_norm(*this, "norm3", dim, norm)) {}
 
   torch::Tensor forward(torch::Tensor tgt, const torch::Tensor& memory, const torch::Tensor& query_pos) {
-    torch::Tensor normed = normalize(norm1_, tgt);
-    const torch::Tensor positioned = with_position(normed, query_pos);
+    torch::Tensor normed = ipt::normalize(norm1_, tgt);
+    const torch::Tensor positioned = ipt::with_position(normed, query_pos);
     tgt = tgt + self_attn_->forward(positioned, positioned, normed);
-    normed = normalize(norm2_, tgt);
-    tgt = tgt + multihead_attn_->forward(with_position(normed, query_pos), memory, memory);
-    return tgt + linear2_->forward(torch::relu(linear1_->forward(normalize(norm3_, tgt))));
+    normed = ipt::normalize(norm2_, tgt);
+    tgt = tgt + multihead_attn_->forward(ipt::with_position(normed, query_pos), memory, memory);
+    return tgt + linear2_->forward(torch::relu(linear1_->forward(ipt::normalize(norm3_, tgt))));
   }
 
  private:
@@ -295,13 +295,13 @@ class IptVisionTransformer : public torch::nn::Module {
  public:
   explicit IptVisionTransformer(const IptOptions& options)
       : options_(options), embedding_dim_(int64_t{options.n_feats} * options.patch_dim * options.patch_dim) {
-    const int64_t hidden_dim = embedding_dim_ * kFeedForwardGain;
+    const int64_t hidden_dim = embedding_dim_ * ipt::kFeedForwardGain;
     const int64_t seq_length = (options.patch_size / options.patch_dim) * (options.patch_size / options.patch_dim);
     if (options.mlp) {
-      linear_encoding_ = register_module("linear_encoding", linear(embedding_dim_, embedding_dim_));
+      linear_encoding_ = register_module("linear_encoding", ipt::linear(embedding_dim_, embedding_dim_));
       mlp_head_ = register_module(
-          "mlp_head", torch::nn::Sequential(linear(embedding_dim_, hidden_dim), torch::nn::Dropout(), torch::nn::ReLU(),
-                                            linear(hidden_dim, embedding_dim_), torch::nn::Dropout()));
+          "mlp_head", torch::nn::Sequential(ipt::linear(embedding_dim_, hidden_dim), torch::nn::Dropout(), torch::nn::ReLU(),
+                                            ipt::linear(hidden_dim, embedding_dim_), torch::nn::Dropout()));
       query_embed_ =
           register_module("query_embed", torch::nn::Embedding(options.num_queries, embedding_dim_ * seq_length));
     }
@@ -350,8 +350,8 @@ class IptResBlock : public torch::nn::Module {
  public:
   explicit IptResBlock(int64_t channels)
       : body_(register_module(
-            "body", torch::nn::Sequential(same_conv(channels, channels, kResBlockKernelSize), torch::nn::ReLU(),
-                                          same_conv(channels, channels, kResBlockKernelSize)))) {}
+            "body", torch::nn::Sequential(same_conv(channels, channels, ipt::kResBlockKernelSize), torch::nn::ReLU(),
+                                          same_conv(channels, channels, ipt::kResBlockKernelSize)))) {}
 
   torch::Tensor forward(const torch::Tensor& x) { return body_->forward(x) + x; }
 
@@ -364,7 +364,7 @@ class IptTail : public torch::nn::Module {
  public:
   IptTail(int64_t scale, int64_t features) {
     if (scale > 1) upsampler_ = register_module("0", power_of_two_or_three_upsampler(scale, features));
-    conv_ = register_module("1", same_conv(features, 3, kHeadKernelSize));
+    conv_ = register_module("1", same_conv(features, 3, ipt::kHeadKernelSize));
   }
 
   torch::Tensor forward(const torch::Tensor& x) { return conv_->forward(upsampler_ ? upsampler_->forward(x) : x); }
@@ -387,7 +387,7 @@ IptNetwork::IptNetwork(const IptOptions& options) : options_(options) {
   head_ = register_module("head", torch::nn::ModuleList());
   tail_ = register_module("tail", torch::nn::ModuleList());
   for (const int scale : options.scale) {
-    head_->push_back(torch::nn::Sequential(same_conv(3, features, kHeadKernelSize),
+    head_->push_back(torch::nn::Sequential(same_conv(3, features, ipt::kHeadKernelSize),
                                            std::make_shared<IptResBlock>(features),
                                            std::make_shared<IptResBlock>(features)));
     tail_->push_back(std::make_shared<IptTail>(scale, features));
@@ -408,8 +408,8 @@ torch::Tensor IptNetwork::forward_patches(const torch::Tensor& x) {
 
 torch::Tensor IptNetwork::forward_crops(const torch::Tensor& crops) {
   std::vector<torch::Tensor> outputs;
-  for (int64_t start = 0; start < crops.size(0); start += kCropBatchSize)
-    outputs.push_back(forward_patches(crops.slice(0, start, start + kCropBatchSize)));
+  for (int64_t start = 0; start < crops.size(0); start += ipt::kCropBatchSize)
+    outputs.push_back(forward_patches(crops.slice(0, start, start + ipt::kCropBatchSize)));
   return torch::cat(outputs, 0);
 }
 
@@ -419,12 +419,12 @@ torch::Tensor IptNetwork::forward_strip(const torch::Tensor& strip, int64_t dim,
   const auto along = [dim](int64_t across, int64_t length) -> std::vector<int64_t> {
     return dim == 3 ? std::vector<int64_t>{across, length} : std::vector<int64_t>{length, across};
   };
-  const torch::Tensor crops = forward_crops(image_crops(strip, patch, shave_ / 2));
+  const torch::Tensor crops = forward_crops(ipt::image_crops(strip, patch, shave_ / 2));
   torch::Tensor output =
-      fold_crops(crops, along(out_patch, covered_length * scale_), {out_patch, out_patch}, out_step_);
+      ipt::fold_crops(crops, along(out_patch, covered_length * scale_), {out_patch, out_patch}, out_step_);
   const torch::Tensor inner = crops.slice(dim, out_step_, out_patch - out_step_);
   output.slice(dim, out_step_, covered_length * scale_ - out_step_)
-      .copy_(average_crops(inner, along(out_patch, (covered_length - shave_) * scale_),
+      .copy_(ipt::average_crops(inner, along(out_patch, (covered_length - shave_) * scale_),
                            along(out_patch, out_patch - shave_ * scale_), out_step_));
   return output;
 }
@@ -445,10 +445,10 @@ torch::Tensor IptNetwork::forward_chop(const torch::Tensor& x) {
   const torch::Tensor top = forward_strip(x.slice(2, 0, patch), 3, width - width_cut);
   const torch::Tensor left = forward_strip(x.slice(3, 0, patch), 2, height - height_cut);
 
-  const torch::Tensor crops = forward_crops(image_crops(x, patch, step));
+  const torch::Tensor crops = forward_crops(ipt::image_crops(x, patch, step));
   const int64_t covered_height = (height - height_cut) * scale_;
   const int64_t covered_width = (width - width_cut) * scale_;
-  torch::Tensor y = fold_crops(crops, {covered_height, covered_width}, {out_patch, out_patch}, out_step_);
+  torch::Tensor y = ipt::fold_crops(crops, {covered_height, covered_width}, {out_patch, out_patch}, out_step_);
   y.slice(2, 0, out_patch).copy_(top);
   y.slice(3, 0, out_patch).copy_(left);
   const int64_t inner_patch = out_patch - shave_ * scale_;
@@ -456,7 +456,7 @@ torch::Tensor IptNetwork::forward_chop(const torch::Tensor& x) {
       crops.slice(2, out_step_, out_patch - out_step_).slice(3, out_step_, out_patch - out_step_);
   y.slice(2, out_step_, covered_height - out_step_)
       .slice(3, out_step_, covered_width - out_step_)
-      .copy_(average_crops(inner, {covered_height - shave_ * scale_, covered_width - shave_ * scale_},
+      .copy_(ipt::average_crops(inner, {covered_height - shave_ * scale_, covered_width - shave_ * scale_},
                            {inner_patch, inner_patch}, out_step_));
 
   // Below and right of the grid, the bottom/right strips (and the corner crop) take over half a patch early.
@@ -475,6 +475,6 @@ torch::Tensor IptNetwork::forward_chop(const torch::Tensor& x) {
                     3);
 }
 
-const Architecture kIptArchitecture = {"IPT", detect, load, "1, 2^n, 3 (one tail per scale; the largest is used)", "3"};
+const Architecture kIptArchitecture = {"IPT", ipt::detect, ipt::load, "1, 2^n, 3 (one tail per scale; the largest is used)", "3"};
 
 }  // namespace uprez

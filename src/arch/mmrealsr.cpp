@@ -13,7 +13,7 @@
 
 namespace uprez {
 
-namespace {
+namespace mmrealsr {
 
 constexpr double kNegativeSlope = 0.2;
 constexpr double kResidualScale = 0.2;
@@ -211,7 +211,7 @@ class ResidualBlockNoBNImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ResidualBlockNoBN);
 
-}  // namespace
+}  // namespace mmrealsr
 
 int MmrealsrOptions::unshuffled_in_ch() const {
   const int factor = 4 / scale;
@@ -234,20 +234,20 @@ class DegradationEstimator : public torch::nn::Module {
       torch::nn::Sequential body;
       for (size_t stage = 0; stage < stages; ++stage) {
         for (int block = 0; block < options.num_blocks[stage]; ++block)
-          body->push_back(ResidualBlockNoBN(feats[stage]));
+          body->push_back(mmrealsr::ResidualBlockNoBN(feats[stage]));
         if (options.downscales[stage] == 1) {
           if (stage + 1 < stages && feats[stage] != feats[stage + 1])
             body->push_back(same_conv(feats[stage], feats[stage + 1], 3));
         } else if (options.downscales[stage] == 2) {
-          body->push_back(strided_conv(feats[stage], feats[std::min(stage + 1, stages - 1)], 2));
+          body->push_back(mmrealsr::strided_conv(feats[stage], feats[std::min(stage + 1, stages - 1)], 2));
         } else {
           throw Error("MMRealSR: unsupported degradation estimator downscale " +
                       std::to_string(options.downscales[stage]));
         }
       }
       body_->push_back(body);
-      fc_degree_->push_back(torch::nn::Sequential(FastLinear(feats.back(), kDegradationDim), relu(),
-                                                  FastLinear(kDegradationDim, 1), torch::nn::Sigmoid()));
+      fc_degree_->push_back(torch::nn::Sequential(FastLinear(feats.back(), mmrealsr::kDegradationDim), mmrealsr::relu(),
+                                                  FastLinear(mmrealsr::kDegradationDim, 1), torch::nn::Sigmoid()));
     }
   }
 
@@ -275,8 +275,8 @@ MmrealsrNetwork::MmrealsrNetwork(const MmrealsrOptions& options) : options_(opti
   body_ = register_module("body", torch::nn::ModuleList());
   am_list_ = register_module("am_list", torch::nn::ModuleList());
   for (int i = 0; i < options.num_block; ++i) {
-    body_->push_back(RRDB(features, options.num_grow_ch));
-    am_list_->push_back(AffineModulate(features));
+    body_->push_back(mmrealsr::RRDB(features, options.num_grow_ch));
+    am_list_->push_back(mmrealsr::AffineModulate(features));
   }
   conv_body_ = register_module("conv_body", same_conv(features, features, 3));
   conv_up1_ = register_module("conv_up1", same_conv(features, features, 3));
@@ -285,7 +285,7 @@ MmrealsrNetwork::MmrealsrNetwork(const MmrealsrOptions& options) : options_(opti
   conv_last_ = register_module("conv_last", same_conv(features, options.num_out_ch, 3));
   de_net_ = register_module("de_net", std::make_shared<DegradationEstimator>(options));
   dd_embed_ = register_module(
-      "dd_embed", torch::nn::Sequential(FastLinear(options.num_degradation, kDegradationDim), relu()));
+      "dd_embed", torch::nn::Sequential(FastLinear(options.num_degradation, mmrealsr::kDegradationDim), mmrealsr::relu()));
 }
 
 torch::Tensor MmrealsrNetwork::forward(torch::Tensor x) {
@@ -296,14 +296,14 @@ torch::Tensor MmrealsrNetwork::forward(torch::Tensor x) {
   const torch::Tensor embedding = dd_embed_->forward(de_net_->forward(x));
   torch::Tensor features = shallow;
   for (size_t i = 0; i < body_->size(); ++i)
-    features = am_list_->at<AffineModulateImpl>(i).forward(body_->at<RRDBImpl>(i).forward(features), embedding);
+    features = am_list_->at<mmrealsr::AffineModulateImpl>(i).forward(body_->at<mmrealsr::RRDBImpl>(i).forward(features), embedding);
   features = shallow + conv_body_->forward(features);
-  features = torch::leaky_relu(conv_up1_->forward(upscale_nearest(features, 2)), kNegativeSlope);
-  features = torch::leaky_relu(conv_up2_->forward(upscale_nearest(features, 2)), kNegativeSlope);
-  return conv_last_->forward(torch::leaky_relu(conv_hr_->forward(features), kNegativeSlope));
+  features = torch::leaky_relu(conv_up1_->forward(upscale_nearest(features, 2)), mmrealsr::kNegativeSlope);
+  features = torch::leaky_relu(conv_up2_->forward(upscale_nearest(features, 2)), mmrealsr::kNegativeSlope);
+  return conv_last_->forward(torch::leaky_relu(conv_hr_->forward(features), mmrealsr::kNegativeSlope));
 }
 
-const Architecture kMmrealsrArchitecture = {"MMRealSR", detect, load,
+const Architecture kMmrealsrArchitecture = {"MMRealSR", mmrealsr::detect, mmrealsr::load,
                                             "4 (1 and 2 are detected but cannot run, as in spandrel)", "any"};
 
 }  // namespace uprez

@@ -14,7 +14,7 @@
 
 namespace uprez {
 
-namespace {
+namespace moesr {
 
 // UniUpsample's methods, in the order of their index in MetaUpsample.
 constexpr std::array<const char*, 5> kUpsamplers = {"conv", "pixelshuffledirect", "pixelshuffle", "nearest+conv",
@@ -215,14 +215,14 @@ Model load(const StateDict& state) {
   return assemble_model(std::move(info), std::make_shared<MoesrNetwork>(options), state);
 }
 
-}  // namespace
+}  // namespace moesr
 
 MoesrNetwork::MoesrNetwork(const MoesrOptions& options)
     : scale_(options.upsampler == "conv" ? 1 : options.scale),
       in_to_dim_(register_module("in_to_dim", same_conv(options.in_ch, options.dim, 3))),
       blocks_(register_module("blocks", torch::nn::Sequential())),
-      upscale_(register_module("upscale", make_upsampler(options, scale_))) {
-  for (int i = 0; i < options.n_blocks; ++i) blocks_->push_back(std::make_shared<MoesrBlocks>(options));
+      upscale_(register_module("upscale", moesr::make_upsampler(options, scale_))) {
+  for (int i = 0; i < options.n_blocks; ++i) blocks_->push_back(std::make_shared<moesr::MoesrBlocks>(options));
 }
 
 torch::Tensor MoesrNetwork::forward(torch::Tensor x) {
@@ -233,6 +233,6 @@ torch::Tensor MoesrNetwork::forward(torch::Tensor x) {
   return upscale_->forward(x).slice(2, 0, height * scale_).slice(3, 0, width * scale_);
 }
 
-const Architecture kMoesrArchitecture = {"MoESR", detect, load, "1, 2^n, 3 (pixelshuffledirect, dysample: any)", "any"};
+const Architecture kMoesrArchitecture = {"MoESR", moesr::detect, moesr::load, "1, 2^n, 3 (pixelshuffledirect, dysample: any)", "any"};
 
 }  // namespace uprez

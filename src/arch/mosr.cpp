@@ -11,7 +11,7 @@
 
 namespace uprez {
 
-namespace {
+namespace mosr {
 
 constexpr double kShortcutOffset = 0.5;  // subtracted from every residual branch
 constexpr int64_t kGeoEnsembleSize = 8;  // GPS predicts 8 candidates per output value and averages them
@@ -28,19 +28,19 @@ const char* to_string(MosrUpsampler upsampler) {
   return "";
 }
 
-}  // namespace
+}  // namespace mosr
 
 // GPS: conv "in_to_k" (dim -> 8 * out_ch * scale^2), mean over the 8 candidates, PixelShuffle.
 class MosrGeoEnsemblePixelShuffle : public torch::nn::Module {
  public:
   MosrGeoEnsemblePixelShuffle(int64_t dim, int64_t scale, int64_t out_ch)
       : scale_(scale),
-        in_to_k_(register_module("in_to_k", same_conv(dim, scale * scale * out_ch * kGeoEnsembleSize, 3))) {}
+        in_to_k_(register_module("in_to_k", same_conv(dim, scale * scale * out_ch * mosr::kGeoEnsembleSize, 3))) {}
 
   torch::Tensor forward(const torch::Tensor& x) {
     const torch::Tensor candidates = in_to_k_->forward(x);
     const torch::Tensor mean =
-        candidates.reshape({candidates.size(0), kGeoEnsembleSize, -1, candidates.size(-2), candidates.size(-1)})
+        candidates.reshape({candidates.size(0), mosr::kGeoEnsembleSize, -1, candidates.size(-2), candidates.size(-1)})
             .mean(1);
     return torch::pixel_shuffle(mean, scale_);
   }
@@ -86,7 +86,7 @@ class MosrGatedCnnBlock : public torch::nn::Module {
     const std::vector<torch::Tensor> parts =
         fc1_->forward(norm_->forward(x)).split_with_sizes({hidden_, hidden_ - conv_channels_, conv_channels_}, 1);
     const torch::Tensor gated = mish_any_dtype(parts[0]) * torch::cat({parts[1], conv_->forward(parts[2])}, 1);
-    return mish_any_dtype(fc2_->forward(gated)) + (x - kShortcutOffset);
+    return mish_any_dtype(fc2_->forward(gated)) + (x - mosr::kShortcutOffset);
   }
 
  private:
@@ -130,13 +130,13 @@ MosrNetwork::MosrNetwork(const MosrOptions& options) {
 }
 
 torch::Tensor MosrNetwork::forward(torch::Tensor x) {
-  const torch::Tensor features = gblocks_->forward(x) + (shortcut_->forward(x) - kShortcutOffset);
+  const torch::Tensor features = gblocks_->forward(x) + (shortcut_->forward(x) - mosr::kShortcutOffset);
   if (pixel_shuffle_) return pixel_shuffle_->forward(features);
   if (geo_ensemble_) return geo_ensemble_->forward(features);
   return dysample_->forward(features);
 }
 
-namespace {
+namespace mosr {
 
 bool detect(const StateDict& state) {
   return state.has_all({"gblocks.0.weight", "gblocks.0.bias", "gblocks.1.norm.weight", "gblocks.1.norm.bias",
@@ -189,8 +189,8 @@ Model load(const StateDict& state) {
   return assemble_model(std::move(info), std::make_shared<MosrNetwork>(options), state);
 }
 
-}  // namespace
+}  // namespace mosr
 
-const Architecture kMosrArchitecture = {"MoSR", detect, load, "any", "any"};
+const Architecture kMosrArchitecture = {"MoSR", mosr::detect, mosr::load, "any", "any"};
 
 }  // namespace uprez

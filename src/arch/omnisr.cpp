@@ -16,7 +16,7 @@
 
 namespace uprez {
 
-namespace {
+namespace omnisr {
 
 namespace F = torch::nn::functional;
 
@@ -317,11 +317,11 @@ class OmniSelfAttentionGroupImpl : public torch::nn::Module {
 };
 TORCH_MODULE(OmniSelfAttentionGroup);
 
-}  // namespace
+}  // namespace omnisr
 
 OmniSrNetwork::OmniSrNetwork(const OmniSrOptions& options) : options_(options) {
   residual_layer_ = register_module("residual_layer", torch::nn::Sequential());
-  for (int i = 0; i < options.res_num; ++i) residual_layer_->push_back(OmniSelfAttentionGroup(options));
+  for (int i = 0; i < options.res_num; ++i) residual_layer_->push_back(omnisr::OmniSelfAttentionGroup(options));
   input_ = register_module("input", same_conv(options.num_in_ch, options.num_feat, 3, options.bias));
   output_ = register_module("output", same_conv(options.num_feat, options.num_feat, 3, options.bias));
   up_ = register_module("up",
@@ -336,6 +336,6 @@ torch::Tensor OmniSrNetwork::forward(torch::Tensor x) {
   return up_->forward(features).slice(2, 0, height * options_.up_scale).slice(3, 0, width * options_.up_scale);
 }
 
-const Architecture kOmniSrArchitecture = {"OmniSR", detect, load, "any", "any"};
+const Architecture kOmniSrArchitecture = {"OmniSR", omnisr::detect, omnisr::load, "any", "any"};
 
 }  // namespace uprez

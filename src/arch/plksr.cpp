@@ -13,7 +13,7 @@
 
 namespace uprez {
 
-namespace {
+namespace plksr {
 
 const char* to_string(ChannelMixerType type) {
   switch (type) {
@@ -229,7 +229,7 @@ class RealPlkBlock : public torch::nn::Module {
   torch::nn::GroupNorm norm_{nullptr};
 };
 
-}  // namespace
+}  // namespace plksr
 
 PlksrNetwork::PlksrNetwork(const PlksrOptions& options) : upscaling_factor_(options.upscaling_factor) {
   constexpr int64_t kChannels = 3;
@@ -237,9 +237,9 @@ PlksrNetwork::PlksrNetwork(const PlksrOptions& options) : upscaling_factor_(opti
   feats_ = register_module("feats", torch::nn::Sequential(same_conv(kChannels, options.dim, 3)));
   for (int i = 0; i < options.n_blocks; ++i) {
     if (options.real)
-      feats_->push_back(std::make_shared<RealPlkBlock>(options));
+      feats_->push_back(std::make_shared<plksr::RealPlkBlock>(options));
     else
-      feats_->push_back(std::make_shared<PlkBlock>(options));
+      feats_->push_back(std::make_shared<plksr::PlkBlock>(options));
   }
   if (options.real) feats_->push_back(torch::nn::Identity());  // Dropout2d, an identity at inference
   feats_->push_back(same_conv(options.dim, kChannels * scale * scale, 3));
@@ -263,7 +263,7 @@ torch::Tensor PlksrNetwork::forward(torch::Tensor x) {
   return to_img_.forward(feats_->forward(x) + torch::repeat_interleave(x, repeats, 1));
 }
 
-namespace {
+namespace plksr {
 
 bool detect(const StateDict& state) {
   return state.contains("feats.0.weight") &&
@@ -358,8 +358,8 @@ Model load(const StateDict& state) {
   return assemble_model(std::move(info), std::make_shared<PlksrNetwork>(options), state);
 }
 
-}  // namespace
+}  // namespace plksr
 
-const Architecture kPlksrArchitecture = {"PLKSR", detect, load, "any", "3"};
+const Architecture kPlksrArchitecture = {"PLKSR", plksr::detect, plksr::load, "any", "3"};
 
 }  // namespace uprez

@@ -12,7 +12,7 @@
 
 namespace uprez {
 
-namespace {
+namespace rcan {
 
 constexpr int kUnshuffledScale = 4;  // the body's scale when the head pixel-unshuffles
 
@@ -101,29 +101,29 @@ Model load(const StateDict& state) {
   return assemble_model(std::move(info), std::make_shared<RcanNetwork>(options), state);
 }
 
-}  // namespace
+}  // namespace rcan
 
 RcanNetwork::RcanNetwork(const RcanOptions& options) : scale_(options.scale) {
   const int64_t features = options.n_feats;
   const int64_t kernel_size = options.kernel_size;
   if (options.norm) {
     rgb_range_ = options.rgb_range;
-    sub_mean_ = register_module("sub_mean", mean_shift());
-    add_mean_ = register_module("add_mean", mean_shift());
+    sub_mean_ = register_module("sub_mean", rcan::mean_shift());
+    add_mean_ = register_module("add_mean", rcan::mean_shift());
   }
 
   int body_scale = options.scale;
   head_ = register_module("head", torch::nn::Sequential());
   if (options.unshuffle_mod && options.scale <= 2) {
-    downscale_factor_ = kUnshuffledScale / options.scale;
-    body_scale = kUnshuffledScale;
+    downscale_factor_ = rcan::kUnshuffledScale / options.scale;
+    body_scale = rcan::kUnshuffledScale;
     head_->push_back(torch::nn::PixelUnshuffle(downscale_factor_));
   }
   head_->push_back(same_conv(options.n_colors * downscale_factor_ * downscale_factor_, features, kernel_size));
 
   body_ = register_module("body", torch::nn::Sequential());
   for (int i = 0; i < options.n_resgroups; ++i)
-    body_->push_back(std::make_shared<ResidualGroup>(features, kernel_size, options.reduction, options.n_resblocks));
+    body_->push_back(std::make_shared<rcan::ResidualGroup>(features, kernel_size, options.reduction, options.n_resblocks));
   body_->push_back(same_conv(features, features, kernel_size));
 
   // A scale-1 model without unshuffling has an empty upsampler.
@@ -145,6 +145,6 @@ torch::Tensor RcanNetwork::forward(torch::Tensor x) {
   return (x / rgb_range_).slice(2, 0, height * scale_).slice(3, 0, width * scale_);
 }
 
-const Architecture kRcanArchitecture = {"RCAN", detect, load, "1, 2^n, 3", "any (3 with mean normalisation)"};
+const Architecture kRcanArchitecture = {"RCAN", rcan::detect, rcan::load, "1, 2^n, 3", "any (3 with mean normalisation)"};
 
 }  // namespace uprez

@@ -10,7 +10,7 @@
 
 namespace uprez {
 
-namespace {
+namespace realcugan {
 
 constexpr double kLeakyReluSlope = 0.1;
 constexpr int64_t kFeatures = 64;
@@ -133,33 +133,33 @@ Model load(const StateDict& file_state) {
   return assemble_model(std::move(info), std::make_shared<RealCuganNetwork>(options), state);
 }
 
-}  // namespace
+}  // namespace realcugan
 
 // The first, shallow U-Net (UNet1; UNet1x3 for 3x): one down/up level, ending in a transposed conv that upscales
 // by `scale` (2 or 3).
 class RealCuganUNet1 : public torch::nn::Module {
  public:
   RealCuganUNet1(int64_t in_channels, int64_t out_channels, int64_t scale)
-      : conv1_(register_module("conv1", std::make_shared<UNetConv>(in_channels, 32, kFeatures, false))),
-        conv1_down_(register_module("conv1_down", unpadded_conv(kFeatures, kFeatures, 2, 2))),
-        conv2_(register_module("conv2", std::make_shared<UNetConv>(kFeatures, 128, kFeatures, true))),
-        conv2_up_(register_module("conv2_up", transposed_conv(kFeatures, kFeatures, 2, 2))),
-        conv3_(register_module("conv3", unpadded_conv(kFeatures, kFeatures, 3))),
-        conv_bottom_(register_module("conv_bottom", scale == 3 ? transposed_conv(kFeatures, out_channels, 5, 3, 2)
-                                                               : transposed_conv(kFeatures, out_channels, 4, 2, 3))) {}
+      : conv1_(register_module("conv1", std::make_shared<realcugan::UNetConv>(in_channels, 32, realcugan::kFeatures, false))),
+        conv1_down_(register_module("conv1_down", realcugan::unpadded_conv(realcugan::kFeatures, realcugan::kFeatures, 2, 2))),
+        conv2_(register_module("conv2", std::make_shared<realcugan::UNetConv>(realcugan::kFeatures, 128, realcugan::kFeatures, true))),
+        conv2_up_(register_module("conv2_up", transposed_conv(realcugan::kFeatures, realcugan::kFeatures, 2, 2))),
+        conv3_(register_module("conv3", realcugan::unpadded_conv(realcugan::kFeatures, realcugan::kFeatures, 3))),
+        conv_bottom_(register_module("conv_bottom", scale == 3 ? transposed_conv(realcugan::kFeatures, out_channels, 5, 3, 2)
+                                                               : transposed_conv(realcugan::kFeatures, out_channels, 4, 2, 3))) {}
 
   torch::Tensor forward(const torch::Tensor& x) {
     const torch::Tensor x1 = conv1_->forward(x);
-    torch::Tensor x2 = activate(conv1_down_->forward(x1));
-    x2 = activate(conv2_up_->forward(conv2_->forward(x2)));
-    const torch::Tensor x3 = activate(conv3_->forward(crop(x1, kUNet1SkipCrop) + x2));
+    torch::Tensor x2 = realcugan::activate(conv1_down_->forward(x1));
+    x2 = realcugan::activate(conv2_up_->forward(conv2_->forward(x2)));
+    const torch::Tensor x3 = realcugan::activate(conv3_->forward(realcugan::crop(x1, realcugan::kUNet1SkipCrop) + x2));
     return conv_bottom_->forward(x3);
   }
 
  private:
-  std::shared_ptr<UNetConv> conv1_;
+  std::shared_ptr<realcugan::UNetConv> conv1_;
   FastConv2d conv1_down_;
-  std::shared_ptr<UNetConv> conv2_;
+  std::shared_ptr<realcugan::UNetConv> conv2_;
   TransposedConv2d conv2_up_;
   FastConv2d conv3_;
   TransposedConv2d conv_bottom_;
@@ -169,36 +169,36 @@ class RealCuganUNet1 : public torch::nn::Module {
 class RealCuganUNet2 : public torch::nn::Module {
  public:
   RealCuganUNet2(int64_t in_channels, int64_t out_channels)
-      : conv1_(register_module("conv1", std::make_shared<UNetConv>(in_channels, 32, kFeatures, false))),
-        conv1_down_(register_module("conv1_down", unpadded_conv(kFeatures, kFeatures, 2, 2))),
-        conv2_(register_module("conv2", std::make_shared<UNetConv>(kFeatures, kFeatures, 128, true))),
-        conv2_down_(register_module("conv2_down", unpadded_conv(128, 128, 2, 2))),
-        conv3_(register_module("conv3", std::make_shared<UNetConv>(128, 256, 128, true))),
+      : conv1_(register_module("conv1", std::make_shared<realcugan::UNetConv>(in_channels, 32, realcugan::kFeatures, false))),
+        conv1_down_(register_module("conv1_down", realcugan::unpadded_conv(realcugan::kFeatures, realcugan::kFeatures, 2, 2))),
+        conv2_(register_module("conv2", std::make_shared<realcugan::UNetConv>(realcugan::kFeatures, realcugan::kFeatures, 128, true))),
+        conv2_down_(register_module("conv2_down", realcugan::unpadded_conv(128, 128, 2, 2))),
+        conv3_(register_module("conv3", std::make_shared<realcugan::UNetConv>(128, 256, 128, true))),
         conv3_up_(register_module("conv3_up", transposed_conv(128, 128, 2, 2))),
-        conv4_(register_module("conv4", std::make_shared<UNetConv>(128, kFeatures, kFeatures, true))),
-        conv4_up_(register_module("conv4_up", transposed_conv(kFeatures, kFeatures, 2, 2))),
-        conv5_(register_module("conv5", unpadded_conv(kFeatures, kFeatures, 3))),
-        conv_bottom_(register_module("conv_bottom", unpadded_conv(kFeatures, out_channels, 3))) {}
+        conv4_(register_module("conv4", std::make_shared<realcugan::UNetConv>(128, realcugan::kFeatures, realcugan::kFeatures, true))),
+        conv4_up_(register_module("conv4_up", transposed_conv(realcugan::kFeatures, realcugan::kFeatures, 2, 2))),
+        conv5_(register_module("conv5", realcugan::unpadded_conv(realcugan::kFeatures, realcugan::kFeatures, 3))),
+        conv_bottom_(register_module("conv_bottom", realcugan::unpadded_conv(realcugan::kFeatures, out_channels, 3))) {}
 
   torch::Tensor forward(const torch::Tensor& x) {
     const torch::Tensor x1 = conv1_->forward(x);
-    const torch::Tensor x2 = conv2_->forward(activate(conv1_down_->forward(x1)));
-    torch::Tensor x3 = conv3_->forward(activate(conv2_down_->forward(x2)));
-    x3 = activate(conv3_up_->forward(x3));
-    torch::Tensor x4 = conv4_->forward(crop(x2, kUNet2InnerSkipCrop) + x3);
-    x4 = activate(conv4_up_->forward(x4));
-    const torch::Tensor x5 = activate(conv5_->forward(crop(x1, kUNet2OuterSkipCrop) + x4));
+    const torch::Tensor x2 = conv2_->forward(realcugan::activate(conv1_down_->forward(x1)));
+    torch::Tensor x3 = conv3_->forward(realcugan::activate(conv2_down_->forward(x2)));
+    x3 = realcugan::activate(conv3_up_->forward(x3));
+    torch::Tensor x4 = conv4_->forward(realcugan::crop(x2, realcugan::kUNet2InnerSkipCrop) + x3);
+    x4 = realcugan::activate(conv4_up_->forward(x4));
+    const torch::Tensor x5 = realcugan::activate(conv5_->forward(realcugan::crop(x1, realcugan::kUNet2OuterSkipCrop) + x4));
     return conv_bottom_->forward(x5);
   }
 
  private:
-  std::shared_ptr<UNetConv> conv1_;
+  std::shared_ptr<realcugan::UNetConv> conv1_;
   FastConv2d conv1_down_;
-  std::shared_ptr<UNetConv> conv2_;
+  std::shared_ptr<realcugan::UNetConv> conv2_;
   FastConv2d conv2_down_;
-  std::shared_ptr<UNetConv> conv3_;
+  std::shared_ptr<realcugan::UNetConv> conv3_;
   TransposedConv2d conv3_up_;
-  std::shared_ptr<UNetConv> conv4_;
+  std::shared_ptr<realcugan::UNetConv> conv4_;
   TransposedConv2d conv4_up_;
   FastConv2d conv5_;
   FastConv2d conv_bottom_;
@@ -209,16 +209,16 @@ RealCuganNetwork::RealCuganNetwork(const RealCuganOptions& options) : options_(o
   // UpCunet4x and UpCunet2x_fast run 2x U-Nets on 64 features and finish with conv_final + PixelShuffle(2).
   const bool final_shuffle = options.scale == 4 || options.fast;
   const int64_t unet_in = options.fast ? 4 * options.in_channels : options.in_channels;
-  const int64_t unet_out = final_shuffle ? kFeatures : options.out_channels;
+  const int64_t unet_out = final_shuffle ? realcugan::kFeatures : options.out_channels;
   unet1_ = register_module("unet1", std::make_shared<RealCuganUNet1>(unet_in, unet_out, options.scale == 3 ? 3 : 2));
   unet2_ = register_module("unet2", std::make_shared<RealCuganUNet2>(unet_out, unet_out));
-  if (final_shuffle) conv_final_ = register_module("conv_final", unpadded_conv(kFeatures, 4 * options.out_channels, 3));
+  if (final_shuffle) conv_final_ = register_module("conv_final", realcugan::unpadded_conv(realcugan::kFeatures, 4 * options.out_channels, 3));
 }
 
 torch::Tensor RealCuganNetwork::forward(torch::Tensor x) {
   const int64_t height = x.size(2);
   const int64_t width = x.size(3);
-  if (options_.pro) x = x * kProGain + kProOffset;
+  if (options_.pro) x = x * realcugan::kProGain + realcugan::kProOffset;
   const torch::Tensor input = x;
 
   // Reflect-pad by the U-Nets' border plus up to a multiple of 2 (4 for 3x): 18 for 2x, 14 for 3x, 19 for 4x and
@@ -232,15 +232,15 @@ torch::Tensor RealCuganNetwork::forward(torch::Tensor x) {
   if (options_.fast) x = torch::pixel_unshuffle(x, 2);
 
   x = unet1_->forward(x);
-  x = unet2_->forward(x) + crop(x, kCascadeCrop);
-  if (conv_final_) x = torch::pixel_shuffle(crop(conv_final_->forward(x), 1), 2);
+  x = unet2_->forward(x) + realcugan::crop(x, realcugan::kCascadeCrop);
+  if (conv_final_) x = torch::pixel_shuffle(realcugan::crop(conv_final_->forward(x), 1), 2);
   x = x.narrow(2, 0, height * options_.scale).narrow(3, 0, width * options_.scale);
   if (conv_final_) x = x + upscale_nearest(input, options_.scale);
 
-  if (options_.pro) x = (x - kProOffset) / kProGain;
+  if (options_.pro) x = (x - realcugan::kProOffset) / realcugan::kProGain;
   return x;
 }
 
-const Architecture kRealCuganArchitecture = {"RealCUGAN", detect, load, "2, 3, 4", "any"};
+const Architecture kRealCuganArchitecture = {"RealCUGAN", realcugan::detect, realcugan::load, "2, 3, 4", "any"};
 
 }  // namespace uprez

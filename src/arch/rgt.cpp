@@ -13,7 +13,7 @@
 
 namespace uprez {
 
-namespace {
+namespace rgt {
 
 // L_SA is always built with its default reso, so shifted blocks store masks for a 64 x 64 map.
 constexpr int64_t kMaskResolution = 64;
@@ -235,7 +235,7 @@ class RgtBlock : public TokenMapModule {
   torch::Tensor gamma_;
 };
 
-}  // namespace
+}  // namespace rgt
 
 RgtNetwork::RgtNetwork(const RgtOptions& options)
     : ResidualGroupNetwork(options.in_chans, options.embed_dim, options.upscale, options.resi_connection,
@@ -243,11 +243,11 @@ RgtNetwork::RgtNetwork(const RgtOptions& options)
   for (size_t group = 0; group < options.depth.size(); ++group) {
     std::vector<std::shared_ptr<TokenMapModule>> blocks;
     for (int block = 0; block < options.depth[group]; ++block)
-      blocks.push_back(std::make_shared<RgtBlock>(options, options.num_heads[group], group, block));
+      blocks.push_back(std::make_shared<rgt::RgtBlock>(options, options.num_heads[group], group, block));
     add_residual_group(blocks);
   }
 }
 
-const Architecture kRgtArchitecture = {"RGT", detect, load, "2^n, 3", "any"};
+const Architecture kRgtArchitecture = {"RGT", rgt::detect, rgt::load, "2^n, 3", "any"};
 
 }  // namespace uprez

@@ -11,7 +11,7 @@
 
 namespace uprez {
 
-namespace {
+namespace safmn {
 
 constexpr int kLevels = 4;  // SAFM's scales: full, 1/2, 1/4 and 1/8 resolution
 
@@ -120,12 +120,12 @@ class SafmnBlockImpl : public torch::nn::Module {
 };
 TORCH_MODULE(SafmnBlock);
 
-}  // namespace
+}  // namespace safmn
 
 SafmnNetwork::SafmnNetwork(const SafmnOptions& options) {
   to_feat_ = register_module("to_feat", same_conv(3, options.dim, 3));
   feats_ = register_module("feats", torch::nn::Sequential());
-  for (int i = 0; i < options.n_blocks; ++i) feats_->push_back(SafmnBlock(options));
+  for (int i = 0; i < options.n_blocks; ++i) feats_->push_back(safmn::SafmnBlock(options));
   to_img_ = register_module("to_img", pixel_shuffle_block(options.dim, 3, options.upscaling_factor));
 }
 
@@ -134,6 +134,6 @@ torch::Tensor SafmnNetwork::forward(torch::Tensor x) {
   return to_img_->forward(feats_->forward(features) + features);
 }
 
-const Architecture kSafmnArchitecture = {"SAFMN", detect, load, "any", "3"};
+const Architecture kSafmnArchitecture = {"SAFMN", safmn::detect, safmn::load, "any", "3"};
 
 }  // namespace uprez

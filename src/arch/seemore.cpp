@@ -14,7 +14,7 @@ namespace uprez {
 
 namespace F = torch::nn::functional;
 
-namespace {
+namespace seemore {
 
 constexpr int64_t kMlpRatio = 2;
 constexpr int64_t kAggregationStride = 4;
@@ -274,16 +274,16 @@ class SeemoreResidualGroup : public torch::nn::Module {
   std::shared_ptr<SeemoreExpertsBlock> global_block_;
 };
 
-}  // namespace
+}  // namespace seemore
 
 SeemoreNetwork::SeemoreNetwork(const SeemoreOptions& options)
     : img_range_(options.img_range), mean_(div2k_mean(3)) {
   const int64_t dim = options.embedding_dim;
-  conv_1_ = register_module("conv_1", conv(options.in_chans, dim, 3));
+  conv_1_ = register_module("conv_1", seemore::conv(options.in_chans, dim, 3));
   body_ = register_module("body", torch::nn::Sequential());
-  for (int i = 0; i < options.num_layers; ++i) body_->push_back(std::make_shared<SeemoreResidualGroup>(options));
+  for (int i = 0; i < options.num_layers; ++i) body_->push_back(std::make_shared<seemore::SeemoreResidualGroup>(options));
   norm_ = register_module("norm", ChannelLayerNorm(dim));
-  conv_2_ = register_module("conv_2", conv(dim, dim, 3));
+  conv_2_ = register_module("conv_2", seemore::conv(dim, dim, 3));
   upsampler_ = register_module("upsampler", pixel_shuffle_block(dim, options.in_chans, options.scale));
 }
 
@@ -294,7 +294,7 @@ torch::Tensor SeemoreNetwork::forward(torch::Tensor x) {
   return upsampler_->forward(conv_2_->forward(deep) + shallow) / img_range_ + mean;
 }
 
-namespace {
+namespace seemore {
 
 bool detect(const StateDict& state) {
   return state.has_all({"conv_1.weight",
@@ -406,8 +406,8 @@ Model load(const StateDict& state) {
   return assemble_model(std::move(info), std::make_shared<SeemoreNetwork>(options), state);
 }
 
-}  // namespace
+}  // namespace seemore
 
-const Architecture kSeemoreArchitecture = {"SeemoRe", detect, load, "any", "3"};
+const Architecture kSeemoreArchitecture = {"SeemoRe", seemore::detect, seemore::load, "any", "3"};
 
 }  // namespace uprez

@@ -9,7 +9,7 @@
 
 namespace uprez {
 
-namespace {
+namespace span {
 
 constexpr int64_t kChainGain = 2;  // the 1x1-3x3-1x1 chain widens to gain * channels
 constexpr double kSimilarityOffset = 0.5;
@@ -71,18 +71,18 @@ Model load(const StateDict& file_state) {
   return model;
 }
 
-}  // namespace
+}  // namespace span
 
 // A 3x3 convolution trained as the sum of a 1x1 skip conv (`sk`) and a 1x1-3x3-1x1 chain (`conv`), run as
 // the single fused 3x3 conv (`eval_conv`).
 class Conv3XC : public torch::nn::Module {
  public:
   Conv3XC(int64_t in_channels, int64_t out_channels)
-      : sk_(register_module("sk", unpadded_conv(in_channels, out_channels, 1))),
+      : sk_(register_module("sk", span::unpadded_conv(in_channels, out_channels, 1))),
         conv_(register_module("conv", torch::nn::Sequential(
-                                          unpadded_conv(in_channels, in_channels * kChainGain, 1),
-                                          unpadded_conv(in_channels * kChainGain, out_channels * kChainGain, 3),
-                                          unpadded_conv(out_channels * kChainGain, out_channels, 1)))),
+                                          span::unpadded_conv(in_channels, in_channels * span::kChainGain, 1),
+                                          span::unpadded_conv(in_channels * span::kChainGain, out_channels * span::kChainGain, 3),
+                                          span::unpadded_conv(out_channels * span::kChainGain, out_channels, 1)))),
         eval_conv_(register_module("eval_conv", same_conv(in_channels, out_channels, 3))) {}
 
   void fuse() {
@@ -92,9 +92,9 @@ class Conv3XC : public torch::nn::Module {
     const auto& project = conv_[2]->as<FastConv2d>();
 
     const torch::Tensor chain_weight =
-        compose_kernels(compose_kernels(expand->weight, spatial->weight, 2), project->weight, 0);
+        span::compose_kernels(span::compose_kernels(expand->weight, spatial->weight, 2), project->weight, 0);
     const torch::Tensor chain_bias =
-        compose_biases(compose_biases(expand->bias, spatial->weight, spatial->bias), project->weight, project->bias);
+        span::compose_biases(span::compose_biases(expand->bias, spatial->weight, spatial->bias), project->weight, project->bias);
     // The 1x1 skip conv is the centre tap of a 3x3 kernel.
     const torch::Tensor skip_weight = torch::constant_pad_nd(sk_->weight, {1, 1, 1, 1});
     eval_conv_->weight.copy_(chain_weight + skip_weight);
@@ -131,7 +131,7 @@ class SpanAttentionBlock : public torch::nn::Module {
     torch::Tensor first = torch::silu(convs_[0]->forward(x));
     const torch::Tensor second = torch::silu(convs_[1]->forward(first));
     const torch::Tensor third = convs_[2]->forward(second);
-    const torch::Tensor attention = torch::sigmoid(third) - kSimilarityOffset;
+    const torch::Tensor attention = torch::sigmoid(third) - span::kSimilarityOffset;
     return {(third + x) * attention, std::move(first)};
   }
 
@@ -174,6 +174,6 @@ torch::Tensor SpanNetwork::forward(torch::Tensor x) {
   return upsampler_->forward(merged);
 }
 
-const Architecture kSpanArchitecture = {"SPAN", detect, load, "1-8", "1, 3"};
+const Architecture kSpanArchitecture = {"SPAN", span::detect, span::load, "1-8", "1, 3"};
 
 }  // namespace uprez

@@ -12,7 +12,7 @@
 
 namespace uprez {
 
-namespace {
+namespace srformer {
 
 constexpr int kPatchSize = 1;
 constexpr int64_t kConvFfnKernelSize = 5;
@@ -148,7 +148,7 @@ FastLinear linear(int64_t in_features, int64_t out_features, bool bias) {
   return FastLinear(torch::nn::LinearOptions(in_features, out_features).bias(bias));
 }
 
-}  // namespace
+}  // namespace srformer
 
 // PSA ("attn"): window attention whose keys and values come from "kv" (dim -> dim / 2) with each 2x2 block of
 // the window folded into the channels, so window^2 queries ("q") attend to window^2 / 4 keys, with a relative
@@ -163,9 +163,9 @@ class PermutedSelfAttention : public torch::nn::Module {
             "relative_position_bias_table",
             torch::zeros({(2 * permuted_window_ - 1) * (2 * permuted_window_ - 1), num_heads}))),
         aligned_relative_position_index_(
-            register_buffer("aligned_relative_position_index", aligned_relative_position_index(window))),
-        kv_(register_module("kv", linear(dim, dim / 2, qkv_bias))),
-        q_(register_module("q", linear(dim, dim, qkv_bias))),
+            register_buffer("aligned_relative_position_index", srformer::aligned_relative_position_index(window))),
+        kv_(register_module("kv", srformer::linear(dim, dim / 2, qkv_bias))),
+        q_(register_module("q", srformer::linear(dim, dim, qkv_bias))),
         proj_(register_module("proj", FastLinear(dim, dim))) {}
 
   // x: (nW * B, window^2, dim) windows; mask: (nW, window^2, window^2 / 4) or undefined.
@@ -208,14 +208,14 @@ class PermutedSelfAttentionBlock : public torch::nn::Module {
                             std::make_shared<PermutedSelfAttention>(dim, window_, num_heads, options.qkv_bias));
     norm2_ = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})));
     mlp_ = register_module(
-        "mlp", ConvFFN(dim, static_cast<int64_t>(dim * options.mlp_ratio), kConvFfnKernelSize));
-    if (shift_ > 0) register_buffer("attn_mask", permuted_window_mask(resolution, resolution, window_, shift_));
+        "mlp", ConvFFN(dim, static_cast<int64_t>(dim * options.mlp_ratio), srformer::kConvFfnKernelSize));
+    if (shift_ > 0) register_buffer("attn_mask", srformer::permuted_window_mask(resolution, resolution, window_, shift_));
   }
 
   // x: (B, height * width, dim) tokens; height and width multiples of the window.
   torch::Tensor forward(const torch::Tensor& x, int64_t height, int64_t width) {
     const torch::Tensor mask =
-        shift_ > 0 ? permuted_window_mask(height, width, window_, shift_).to(x.options()) : torch::Tensor();
+        shift_ > 0 ? srformer::permuted_window_mask(height, width, window_, shift_).to(x.options()) : torch::Tensor();
     const torch::Tensor normed = norm1_->forward(x).view({x.size(0), height, width, x.size(2)});
     const torch::Tensor attended =
         x + apply_in_shifted_windows(
@@ -237,7 +237,7 @@ class PermutedSelfAttentionBlock : public torch::nn::Module {
 class PermutedSelfAttentionLayer : public torch::nn::Module {
  public:
   PermutedSelfAttentionLayer(const SRFormerOptions& options, int64_t depth, int64_t num_heads) {
-    const int64_t resolution = round_up(options.img_size, options.window_size) / kPatchSize;
+    const int64_t resolution = srformer::round_up(options.img_size, options.window_size) / srformer::kPatchSize;
     auto blocks = register_module("blocks", torch::nn::ModuleList());
     for (int64_t i = 0; i < depth; ++i) {
       blocks_.push_back(std::make_shared<PermutedSelfAttentionBlock>(options, resolution, num_heads,
@@ -282,7 +282,7 @@ SRFormerNetwork::SRFormerNetwork(const SRFormerOptions& options)
   conv_first_ = register_module("conv_first", same_conv(options.in_chans, dim, 3));
   patch_embed_ = register_module("patch_embed", PatchEmbed(dim, options.patch_norm));
   if (options.ape) {
-    const int64_t patches = round_up(options.img_size, options.window_size) / kPatchSize;
+    const int64_t patches = srformer::round_up(options.img_size, options.window_size) / srformer::kPatchSize;
     absolute_pos_embed_ = register_parameter("absolute_pos_embed", torch::zeros({1, patches * patches, dim}));
   }
   auto layers = register_module("layers", torch::nn::ModuleList());
@@ -316,6 +316,6 @@ torch::Tensor SRFormerNetwork::forward(torch::Tensor x) {
   return x.slice(2, 0, height * options_.upscale).slice(3, 0, width * options_.upscale);
 }
 
-const Architecture kSrformerArchitecture = {"SRFormer", detect, load, "1, 2^n, 3 (pixelshuffledirect: any)", "any"};
+const Architecture kSrformerArchitecture = {"SRFormer", srformer::detect, srformer::load, "1, 2^n, 3 (pixelshuffledirect: any)", "any"};
 
 }  // namespace uprez

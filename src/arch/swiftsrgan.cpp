@@ -52,7 +52,7 @@ class SwiftSrganConvBlock : public torch::nn::Module {
   torch::nn::BatchNorm2d bn_{nullptr};
 };
 
-namespace {
+namespace swiftsrgan {
 
 constexpr int64_t kBodyKernelSize = 3;
 constexpr int64_t kOuterKernelSize = 9;  // the first and the last convolution
@@ -117,23 +117,23 @@ Model load(const StateDict& state) {
   return assemble_model(std::move(info), std::make_shared<SwiftSrganNetwork>(options), state);
 }
 
-}  // namespace
+}  // namespace swiftsrgan
 
 SwiftSrganNetwork::SwiftSrganNetwork(const SwiftSrganOptions& options) {
   const int64_t channels = options.num_channels;
   initial_ = register_module("initial", std::make_shared<SwiftSrganConvBlock>(options.in_channels, channels,
-                                                                              kOuterKernelSize, /*use_act=*/true,
+                                                                              swiftsrgan::kOuterKernelSize, /*use_act=*/true,
                                                                               /*use_bn=*/false));
   residual_ = register_module("residual", torch::nn::Sequential());
   for (int i = 0; i < options.num_blocks; ++i)
-    residual_->push_back(std::make_shared<SwiftSrganResidualBlock>(channels));
-  convblock_ = register_module("convblock", std::make_shared<SwiftSrganConvBlock>(channels, channels, kBodyKernelSize,
+    residual_->push_back(std::make_shared<swiftsrgan::SwiftSrganResidualBlock>(channels));
+  convblock_ = register_module("convblock", std::make_shared<SwiftSrganConvBlock>(channels, channels, swiftsrgan::kBodyKernelSize,
                                                                                   /*use_act=*/false, /*use_bn=*/true));
   upsampler_ = register_module("upsampler", torch::nn::Sequential());
   for (int factor = options.upscale_factor; factor > 1; factor /= 2)
-    upsampler_->push_back(std::make_shared<SwiftSrganUpsampleBlock>(channels));
+    upsampler_->push_back(std::make_shared<swiftsrgan::SwiftSrganUpsampleBlock>(channels));
   final_conv_ = register_module(
-      "final_conv", std::make_shared<SwiftSrganSeparableConv>(channels, options.in_channels, kOuterKernelSize));
+      "final_conv", std::make_shared<SwiftSrganSeparableConv>(channels, options.in_channels, swiftsrgan::kOuterKernelSize));
 }
 
 torch::Tensor SwiftSrganNetwork::forward(torch::Tensor x) {
@@ -143,6 +143,6 @@ torch::Tensor SwiftSrganNetwork::forward(torch::Tensor x) {
   return (torch::tanh(final_conv_->forward(features)) + 1) / 2;
 }
 
-const Architecture kSwiftSrganArchitecture = {"SwiftSRGAN", detect, load, "2^n", "any"};
+const Architecture kSwiftSrganArchitecture = {"SwiftSRGAN", swiftsrgan::detect, swiftsrgan::load, "2^n", "any"};
 
 }  // namespace uprez

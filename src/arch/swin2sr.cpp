@@ -15,7 +15,7 @@
 
 namespace uprez {
 
-namespace {
+namespace swin2sr {
 
 namespace F = torch::nn::functional;
 
@@ -144,7 +144,7 @@ torch::Tensor relative_coordinates_table(int64_t window) {
 
 torch::nn::LayerNorm layer_norm(int64_t dim) { return torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})); }
 
-}  // namespace
+}  // namespace swin2sr
 
 // SwinV2's window attention: cosine similarity of q and k scaled per head by exp(min(logit_scale, log 100)),
 // plus 16 * sigmoid of a relative position bias that "cpb_mlp" computes from "relative_coords_table".
@@ -154,10 +154,10 @@ class Swin2SRWindowAttention : public torch::nn::Module {
       : window_(window), num_heads_(num_heads) {
     logit_scale_ = register_parameter("logit_scale", torch::full({num_heads, 1, 1}, std::log(10.0)));
     cpb_mlp_ = register_module(
-        "cpb_mlp", torch::nn::Sequential(FastLinear(2, kPositionBiasHidden), torch::nn::ReLU(),
-                                         FastLinear(torch::nn::LinearOptions(kPositionBiasHidden, num_heads)
+        "cpb_mlp", torch::nn::Sequential(FastLinear(2, swin2sr::kPositionBiasHidden), torch::nn::ReLU(),
+                                         FastLinear(torch::nn::LinearOptions(swin2sr::kPositionBiasHidden, num_heads)
                                                                .bias(false))));
-    relative_coords_table_ = register_buffer("relative_coords_table", relative_coordinates_table(window));
+    relative_coords_table_ = register_buffer("relative_coords_table", swin2sr::relative_coordinates_table(window));
     // Loaded, not read: Module::to(dtype) would turn the stored int64 index into floats.
     register_buffer("relative_position_index", relative_position_index(window));
     qkv_ = register_module("qkv", FastLinear(torch::nn::LinearOptions(dim, dim * 3).bias(false)));
@@ -175,16 +175,16 @@ class Swin2SRWindowAttention : public torch::nn::Module {
         q_bias_.defined() ? torch::cat({q_bias_, torch::zeros_like(v_bias_), v_bias_}) : torch::Tensor();
     const torch::Tensor qkv =
         fast_linear(x, qkv_->weight, bias).reshape({windows, tokens, 3, num_heads_, -1}).permute({2, 0, 3, 1, 4});
-    const auto unit = F::NormalizeFuncOptions().dim(-1);
-    torch::Tensor logits = fast_matmul(F::normalize(qkv[0], unit), F::normalize(qkv[1], unit).transpose(-2, -1)) *
-                           logit_scale_.clamp_max(kMaxLogitScale).exp();
+    const auto unit = swin2sr::F::NormalizeFuncOptions().dim(-1);
+    torch::Tensor logits = fast_matmul(swin2sr::F::normalize(qkv[0], unit), swin2sr::F::normalize(qkv[1], unit).transpose(-2, -1)) *
+                           logit_scale_.clamp_max(swin2sr::kMaxLogitScale).exp();
     const int64_t area = window_ * window_;
     const torch::Tensor position_bias = cpb_mlp_->forward(relative_coords_table_)
                                             .view({-1, num_heads_})
                                             .index_select(0, relative_position_index(window_).to(x.device()).view(-1))
                                             .view({area, area, -1})
                                             .permute({2, 0, 1});
-    logits = logits + kPositionBiasRange * torch::sigmoid(position_bias).unsqueeze(0);
+    logits = logits + swin2sr::kPositionBiasRange * torch::sigmoid(position_bias).unsqueeze(0);
     if (mask.defined()) logits = add_window_mask(logits, mask);
     const torch::Tensor attended = fast_matmul(logits.softmax(-1), qkv[2]);
     return proj_->forward(attended.transpose(1, 2).reshape({windows, tokens, channels}));
@@ -214,9 +214,9 @@ class Swin2SRBlock : public torch::nn::Module {
     shift_ = resolution <= options.window_size ? 0 : shift;
     attn_ = register_module("attn",
                             std::make_shared<Swin2SRWindowAttention>(dim, window_, num_heads, options.qkv_bias));
-    norm1_ = register_module("norm1", layer_norm(dim));
+    norm1_ = register_module("norm1", swin2sr::layer_norm(dim));
     mlp_ = register_module("mlp", Mlp(dim, static_cast<int64_t>(dim * options.mlp_ratio), dim));
-    norm2_ = register_module("norm2", layer_norm(dim));
+    norm2_ = register_module("norm2", swin2sr::layer_norm(dim));
     if (shift_ > 0) register_buffer("attn_mask", shifted_window_mask(resolution, resolution, window_, shift_));
   }
 
@@ -268,7 +268,7 @@ class Swin2SRPatchEmbed : public torch::nn::Module {
   Swin2SRPatchEmbed(int64_t dim, int64_t patch_size, bool norm)
       : proj_(register_module(
             "proj", FastConv2d(torch::nn::Conv2dOptions(dim, dim, patch_size).stride(patch_size)))) {
-    if (norm) norm_ = register_module("norm", layer_norm(dim));
+    if (norm) norm_ = register_module("norm", swin2sr::layer_norm(dim));
   }
 
   torch::Tensor forward(const torch::Tensor& x) {
@@ -308,7 +308,7 @@ class Swin2SRResidualBlock : public torch::nn::Module {
 Swin2SRNetwork::Swin2SRNetwork(const Swin2SROptions& options)
     : options_(options),
       mean_(div2k_mean(options.in_chans)) {
-  const int64_t dim = options.embed_dim, features = kReconstructionFeatures, channels = options.in_chans;
+  const int64_t dim = options.embed_dim, features = swin2sr::kReconstructionFeatures, channels = options.in_chans;
   conv_first_ = register_module("conv_first", same_conv(channels, dim, 3));
   patch_embed_ = register_module("patch_embed",
                                  std::make_shared<Swin2SRPatchEmbed>(dim, options.patch_size, options.patch_norm));
@@ -322,7 +322,7 @@ Swin2SRNetwork::Swin2SRNetwork(const Swin2SROptions& options)
     layers_.push_back(std::make_shared<Swin2SRResidualBlock>(options, options.depths[i], options.num_heads[i]));
     layers->push_back(layers_.back());
   }
-  norm_ = register_module("norm", layer_norm(dim));
+  norm_ = register_module("norm", swin2sr::layer_norm(dim));
   conv_after_body_ = residual_connection_conv(dim, options.resi_connection);
   register_module("conv_after_body", conv_after_body_.ptr());
 
@@ -332,7 +332,7 @@ Swin2SRNetwork::Swin2SRNetwork(const Swin2SROptions& options)
         "conv_before_upsample", torch::nn::Sequential(same_conv(dim, features, 3), torch::nn::LeakyReLU()));
     conv_aux_ = register_module("conv_aux", same_conv(features, channels, 3));
     conv_after_aux_ = register_module(
-        "conv_after_aux", torch::nn::Sequential(same_conv(kAuxChannels, features, 3), torch::nn::LeakyReLU()));
+        "conv_after_aux", torch::nn::Sequential(same_conv(swin2sr::kAuxChannels, features, 3), torch::nn::LeakyReLU()));
     upsample_ = register_module("upsample", power_of_two_or_three_upsampler(options.upscale, features));
     conv_last_ = register_module("conv_last", same_conv(features, channels, 3));
     return;
@@ -375,7 +375,7 @@ torch::Tensor Swin2SRNetwork::reconstruct_with_bicubic(const torch::Tensor& feat
   const int64_t out_height = height * options_.upscale, out_width = width * options_.upscale;
   // The padded input resampled to the unpadded output size, as Swin2SR does.
   const torch::Tensor bicubic = conv_bicubic_->forward(
-      F::interpolate(input, F::InterpolateFuncOptions()
+      swin2sr::F::interpolate(input, swin2sr::F::InterpolateFuncOptions()
                                 .size(std::vector<int64_t>{out_height, out_width})
                                 .mode(torch::kBicubic)
                                 .align_corners(false)));
@@ -396,6 +396,6 @@ torch::Tensor Swin2SRNetwork::forward(torch::Tensor x) {
   return x.slice(2, 0, height * options_.upscale).slice(3, 0, width * options_.upscale);
 }
 
-const Architecture kSwin2SRArchitecture = {"Swin2SR", detect, load, "1, 2^n, 3 (pixelshuffledirect: any)", "any"};
+const Architecture kSwin2SRArchitecture = {"Swin2SR", swin2sr::detect, swin2sr::load, "1, 2^n, 3 (pixelshuffledirect: any)", "any"};
 
 }  // namespace uprez

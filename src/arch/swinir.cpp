@@ -13,7 +13,7 @@
 
 namespace uprez {
 
-namespace {
+namespace swinir {
 
 constexpr int64_t kReconstructionFeatures = 64;  // SwinIR's fixed num_feat
 constexpr double kNearestConvSlope = 0.2;
@@ -124,11 +124,11 @@ Model load(const StateDict& file_state) {
   return assemble_model(std::move(info), std::make_shared<SwinIRNetwork>(options), state);
 }
 
-}  // namespace
+}  // namespace swinir
 
 SwinIRReconstruction::SwinIRReconstruction(torch::nn::Module& network, const std::string& upsampler,
                                            int64_t embed_dim, int64_t out_channels, int64_t upscale) {
-  const int64_t features = kReconstructionFeatures;
+  const int64_t features = swinir::kReconstructionFeatures;
   if (upsampler == "pixelshuffle" || upsampler == "nearest+conv")
     conv_before_upsample_ = network.register_module(
         "conv_before_upsample",
@@ -169,8 +169,8 @@ torch::Tensor SwinIRReconstruction::forward(const torch::Tensor& features, const
     case Head::NearestConv: {
       torch::Tensor x = conv_before_upsample_->forward(features);
       for (auto& conv : conv_up_)
-        x = torch::leaky_relu(conv->forward(upscale_nearest(x, 2)), kNearestConvSlope);
-      return conv_last_->forward(torch::leaky_relu(conv_hr_->forward(x), kNearestConvSlope));
+        x = torch::leaky_relu(conv->forward(upscale_nearest(x, 2)), swinir::kNearestConvSlope);
+      return conv_last_->forward(torch::leaky_relu(conv_hr_->forward(x), swinir::kNearestConvSlope));
     }
     case Head::Restoration:
       return input + conv_last_->forward(features);
@@ -266,6 +266,6 @@ torch::Tensor SwinIRNetwork::forward(torch::Tensor x) {
   return x.slice(2, 0, height * options_.upscale).slice(3, 0, width * options_.upscale);
 }
 
-const Architecture kSwinIRArchitecture = {"SwinIR", detect, load, "1, 2^n, 3 (pixelshuffledirect: any)", "any"};
+const Architecture kSwinIRArchitecture = {"SwinIR", swinir::detect, swinir::load, "1, 2^n, 3 (pixelshuffledirect: any)", "any"};
 
 }  // namespace uprez

@@ -38,7 +38,7 @@ torch::Tensor relative_position_index(int64_t window_height, int64_t window_widt
   return relative_rows * (2 * window_width - 1) + relative_cols;
 }
 
-namespace {
+namespace transformer {
 
 // Region labels 0, 1, 2 along one axis: [0, size - window), [size - window, size - shift), [size - shift, size).
 torch::Tensor shift_regions(int64_t size, int64_t window, int64_t shift) {
@@ -48,12 +48,12 @@ torch::Tensor shift_regions(int64_t size, int64_t window, int64_t shift) {
   return labels;
 }
 
-}  // namespace
+}  // namespace transformer
 
 torch::Tensor shifted_window_labels(int64_t height, int64_t width, int64_t window_height, int64_t window_width,
                                     int64_t shift_height, int64_t shift_width) {
-  const torch::Tensor row_labels = shift_regions(height, window_height, shift_height);
-  const torch::Tensor col_labels = shift_regions(width, window_width, shift_width);
+  const torch::Tensor row_labels = transformer::shift_regions(height, window_height, shift_height);
+  const torch::Tensor col_labels = transformer::shift_regions(width, window_width, shift_width);
   const torch::Tensor labels = (row_labels.view({-1, 1}) * 3 + col_labels.view({1, -1})).view({1, height, width, 1});
   return window_partition(labels, window_height, window_width).view({-1, window_height * window_width});
 }

@@ -13,7 +13,7 @@
 
 namespace uprez {
 
-namespace {
+namespace atomic_file {
 
 std::string system_error() { return std::strerror(errno); }
 
@@ -34,14 +34,14 @@ int create_temporary(const std::filesystem::path& target, std::string& temp_path
   return -1;
 }
 
-}  // namespace
+}  // namespace atomic_file
 
 AtomicFile::AtomicFile(std::string target) : target_(std::move(target)) {
-  const int fd = create_temporary(target_, temporary_path_);
-  if (fd < 0) throw Error(target_ + ": cannot create a temporary file beside it: " + system_error());
+  const int fd = atomic_file::create_temporary(target_, temporary_path_);
+  if (fd < 0) throw Error(target_ + ": cannot create a temporary file beside it: " + atomic_file::system_error());
   stream_ = ::fdopen(fd, "wb");
   if (stream_ == nullptr) {
-    const std::string why = system_error();
+    const std::string why = atomic_file::system_error();
     ::close(fd);
     ::unlink(temporary_path_.c_str());
     throw Error(target_ + ": cannot write: " + why);
@@ -61,7 +61,7 @@ void AtomicFile::discard() {
 void AtomicFile::commit() {
   const int fd = ::fileno(stream_);
   if (std::fflush(stream_) != 0 || ::fsync(fd) != 0) {
-    const std::string why = system_error();
+    const std::string why = atomic_file::system_error();
     discard();
     throw Error(target_ + ": write failed: " + why);
   }
@@ -70,12 +70,12 @@ void AtomicFile::commit() {
   const int closed = std::fclose(stream_);
   stream_ = nullptr;
   if (closed != 0) {
-    const std::string why = system_error();
+    const std::string why = atomic_file::system_error();
     ::unlink(temporary_path_.c_str());
     throw Error(target_ + ": write failed: " + why);
   }
   if (::rename(temporary_path_.c_str(), target_.c_str()) != 0) {
-    const std::string why = system_error();
+    const std::string why = atomic_file::system_error();
     ::unlink(temporary_path_.c_str());
     throw Error(target_ + ": cannot replace the file: " + why);
   }

@@ -13,7 +13,7 @@
 
 namespace uprez {
 
-namespace {
+namespace caching_cpu_allocator {
 
 constexpr size_t kSmallest = size_t{1} << 20;  // blocks below this are not cached
 constexpr size_t kHeader = 64;                  // in front of each block: its rounded size; keeps 64-byte alignment
@@ -131,20 +131,20 @@ CachingCpuAllocator* installed = nullptr;
 
 void CachingCpuAllocator::release(void* data) { installed->cache(static_cast<char*>(data) - kHeader); }
 
-}  // namespace
+}  // namespace caching_cpu_allocator
 
 void install_caching_cpu_allocator() {
   static std::once_flag once;
   std::call_once(once, [] {
-    installed = new CachingCpuAllocator();
-    c10::SetCPUAllocator(installed, /*priority=*/1);
+    caching_cpu_allocator::installed = new caching_cpu_allocator::CachingCpuAllocator();
+    c10::SetCPUAllocator(caching_cpu_allocator::installed, /*priority=*/1);
   });
 }
 
-size_t cached_cpu_bytes() { return installed ? installed->cached_bytes() : 0; }
+size_t cached_cpu_bytes() { return caching_cpu_allocator::installed ? caching_cpu_allocator::installed->cached_bytes() : 0; }
 
 void release_cached_cpu_memory() {
-  if (installed) installed->release_all();
+  if (caching_cpu_allocator::installed) caching_cpu_allocator::installed->release_all();
 }
 
 }  // namespace uprez

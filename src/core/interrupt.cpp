@@ -7,7 +7,7 @@
 
 namespace uprez {
 
-namespace {
+namespace interrupt {
 
 std::atomic<bool> stop_requested{false};
 
@@ -16,15 +16,15 @@ extern "C" void request_stop(int signal_number) {
   std::signal(signal_number, SIG_DFL);  // the second one ends the program
 }
 
-}  // namespace
+}  // namespace interrupt
 
 void install_interrupt_handler() {
-  std::signal(SIGINT, request_stop);
-  std::signal(SIGTERM, request_stop);
+  std::signal(SIGINT, interrupt::request_stop);
+  std::signal(SIGTERM, interrupt::request_stop);
 }
 
 void throw_if_interrupted() {
-  if (stop_requested.load()) throw Error("interrupted; unfinished outputs were removed");
+  if (interrupt::stop_requested.load()) throw Error("interrupted; unfinished outputs were removed");
 }
 
 }  // namespace uprez

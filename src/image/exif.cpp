@@ -32,7 +32,7 @@ int exif_orientation(const uint8_t* payload, size_t size) {
   return 1;
 }
 
-namespace {
+namespace exif {
 
 // Copies every output pixel from the source pixel the orientation maps it to, `Bytes` bytes at a time.
 template <size_t Bytes>
@@ -57,7 +57,7 @@ void reorient(const Image& src, Image& dst, int orientation) {
   }
 }
 
-}  // namespace
+}  // namespace exif
 
 Image apply_orientation(const Image& image, int orientation) {
   if (orientation < 2 || orientation > 8) return image;
@@ -65,12 +65,12 @@ Image apply_orientation(const Image& image, int orientation) {
   Image out(swap ? image.height : image.width, swap ? image.width : image.height, image.channels, image.bit_depth);
   out.icc_profile = image.icc_profile;
   switch (image.channels * image.sample_bytes()) {
-    case 1: reorient<1>(image, out, orientation); break;
-    case 2: reorient<2>(image, out, orientation); break;
-    case 3: reorient<3>(image, out, orientation); break;
-    case 4: reorient<4>(image, out, orientation); break;
-    case 6: reorient<6>(image, out, orientation); break;
-    default: reorient<8>(image, out, orientation); break;
+    case 1: exif::reorient<1>(image, out, orientation); break;
+    case 2: exif::reorient<2>(image, out, orientation); break;
+    case 3: exif::reorient<3>(image, out, orientation); break;
+    case 4: exif::reorient<4>(image, out, orientation); break;
+    case 6: exif::reorient<6>(image, out, orientation); break;
+    default: exif::reorient<8>(image, out, orientation); break;
   }
   return out;
 }

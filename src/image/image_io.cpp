@@ -15,7 +15,7 @@
 #include "image/image_limits.h"
 
 namespace uprez {
-namespace {
+namespace image_io {
 
 struct Format {
   const char* name;
@@ -95,31 +95,31 @@ void check_image(const Image& image) {
                 std::to_string(image.data.size()) + " bytes of samples)");
 }
 
-}  // namespace
+}  // namespace image_io
 
 Image read_image(const std::string& path) {
   const std::vector<uint8_t> bytes = read_file_bytes(path, 2 * kMaxImageBytes, "an image");
-  for (const Format& format : kFormats)
+  for (const image_io::Format& format : image_io::kFormats)
     if (format.matches(bytes.data(), bytes.size()))
-      return with_path(path, [&] { return format.decode(bytes.data(), bytes.size()); });
+      return image_io::with_path(path, [&] { return format.decode(bytes.data(), bytes.size()); });
   throw Error(path + ": not a PNG, JPEG, WebP, BMP or TIFF file");
 }
 
 void write_image(const Image& image, const std::string& path, const ImageWriteOptions& options) {
   const std::filesystem::path target(path);
-  const Format* format = format_for_extension(target.extension().string());
+  const image_io::Format* format = image_io::format_for_extension(target.extension().string());
   if (!format)
     throw Error(path + ": unknown image extension '" + target.extension().string() +
                 "' (expected .png, .jpg, .jpeg, .webp, .bmp, .tif or .tiff)");
-  with_path(path, [&] { check_image(image); });
+  image_io::with_path(path, [&] { image_io::check_image(image); });
   if (options.quality < 1 || options.quality > 100)
     throw Error(path + ": quality " + std::to_string(options.quality) + " is out of range (1-100)");
 
   AtomicFile file(path);
-  with_path(path, [&] { format->encode(image, options, file.stream()); });
+  image_io::with_path(path, [&] { format->encode(image, options, file.stream()); });
   file.commit();
 }
 
-bool is_image_extension(const std::string& extension) { return format_for_extension(extension) != nullptr; }
+bool is_image_extension(const std::string& extension) { return image_io::format_for_extension(extension) != nullptr; }
 
 }  // namespace uprez

@@ -10,7 +10,7 @@
 #include "core/error.h"
 
 namespace uprez {
-namespace {
+namespace image_tensor {
 
 constexpr int64_t kRowsPerTask = 16;
 
@@ -62,13 +62,13 @@ void from_planes(const float* in, int64_t channels, int64_t rows, Image& image, 
   });
 }
 
-}  // namespace
+}  // namespace image_tensor
 
 torch::Tensor image_to_tensor(const Image& image, int first_channel, int channel_count) {
-  check_channels(image, first_channel, channel_count, "image_to_tensor");
+  image_tensor::check_channels(image, first_channel, channel_count, "image_to_tensor");
   torch::Tensor out = torch::empty({1, channel_count, image.height, image.width}, torch::kFloat32);
-  if (image.bit_depth == 16) to_planes<uint16_t>(image, first_channel, channel_count, out.data_ptr<float>());
-  else to_planes<uint8_t>(image, first_channel, channel_count, out.data_ptr<float>());
+  if (image.bit_depth == 16) image_tensor::to_planes<uint16_t>(image, first_channel, channel_count, out.data_ptr<float>());
+  else image_tensor::to_planes<uint8_t>(image, first_channel, channel_count, out.data_ptr<float>());
   return out;
 }
 
@@ -82,11 +82,11 @@ void store_tensor_rows(Image& image, const torch::Tensor& rows, int y0, int firs
     throw Error("store_tensor_rows: a tensor of shape " + c10::str(t.sizes()) + " does not fit at row " +
                 std::to_string(y0) + " of a " + std::to_string(image.width) + "x" + std::to_string(image.height) +
                 " image");
-  check_channels(image, first_channel, static_cast<int>(channels), "store_tensor_rows");
+  image_tensor::check_channels(image, first_channel, static_cast<int>(channels), "store_tensor_rows");
   if (count == 0) return;
   t = t.detach().to(torch::kCPU).to(torch::kFloat32).contiguous();
-  if (image.bit_depth == 16) from_planes<uint16_t>(t.data_ptr<float>(), channels, count, image, y0, first_channel);
-  else from_planes<uint8_t>(t.data_ptr<float>(), channels, count, image, y0, first_channel);
+  if (image.bit_depth == 16) image_tensor::from_planes<uint16_t>(t.data_ptr<float>(), channels, count, image, y0, first_channel);
+  else image_tensor::from_planes<uint8_t>(t.data_ptr<float>(), channels, count, image, y0, first_channel);
 }
 
 }  // namespace uprez

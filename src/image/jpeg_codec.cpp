@@ -18,7 +18,7 @@
 // dropped (JPEG has none); 4:4:4 chroma from quality 90 up. Truncated data is an error; damaged entropy data is
 // tolerated like viewers do. libjpeg reports errors by longjmp: the setjmp frames hold no C++ objects.
 namespace uprez::codec {
-namespace {
+namespace jpeg_codec {
 
 struct JpegErrors {
   jpeg_error_mgr manager;  // first member: libjpeg hands back a pointer to it
@@ -141,21 +141,21 @@ bool write_jpeg(Compressor& c, const Image& image, int quality, std::FILE* out) 
   return true;
 }
 
-}  // namespace
+}  // namespace jpeg_codec
 
 Image decode_jpeg(const uint8_t* data, size_t size) {
-  Decompressor d;
-  install_errors(d.errors);
-  if (!read_header(d, data, size)) throw Error(std::string("invalid JPEG: ") + d.errors.message);
+  jpeg_codec::Decompressor d;
+  jpeg_codec::install_errors(d.errors);
+  if (!jpeg_codec::read_header(d, data, size)) throw Error(std::string("invalid JPEG: ") + d.errors.message);
   const bool cmyk = d.cinfo.out_color_space == JCS_CMYK;
   Image image(static_cast<int>(d.cinfo.image_width), static_cast<int>(d.cinfo.image_height),
               d.cinfo.out_color_space == JCS_GRAYSCALE ? 1 : 3, 8);
-  if (!cmyk && !read_icc(d, image.icc_profile)) throw Error(std::string("invalid JPEG: ") + d.errors.message);
+  if (!cmyk && !jpeg_codec::read_icc(d, image.icc_profile)) throw Error(std::string("invalid JPEG: ") + d.errors.message);
   int orientation = 1;  // saved markers live only until decompression finishes
   for (jpeg_saved_marker_ptr m = d.cinfo.marker_list; m && orientation == 1; m = m->next)
     if (m->marker == JPEG_APP0 + 1) orientation = exif_orientation(m->data, m->data_length);
   std::vector<JSAMPLE> cmyk_row(cmyk ? 4 * static_cast<size_t>(image.width) : 0);
-  if (!read_pixels(d, image, cmyk ? cmyk_row.data() : nullptr))
+  if (!jpeg_codec::read_pixels(d, image, cmyk ? cmyk_row.data() : nullptr))
     throw Error(std::string("invalid JPEG: ") + d.errors.message);
   if (orientation == 1) return image;
   return apply_orientation(image, orientation);
@@ -164,9 +164,9 @@ Image decode_jpeg(const uint8_t* data, size_t size) {
 void encode_jpeg(const Image& image, const ImageWriteOptions& options, std::FILE* out) {
   Image storage;
   const Image& source = with_layout(image, image.color_channels() == 1 ? 1 : 3, 8, storage);
-  Compressor c;
-  install_errors(c.errors);
-  if (!write_jpeg(c, source, options.quality, out)) throw Error(std::string("cannot write JPEG: ") + c.errors.message);
+  jpeg_codec::Compressor c;
+  jpeg_codec::install_errors(c.errors);
+  if (!jpeg_codec::write_jpeg(c, source, options.quality, out)) throw Error(std::string("cannot write JPEG: ") + c.errors.message);
 }
 
 }  // namespace uprez::codec

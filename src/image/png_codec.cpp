@@ -13,7 +13,7 @@
 // kept both ways, except a profile libpng rejects (malformed, or for the other colour model), which is left out.
 // libpng reports errors by longjmp: the setjmp frames hold no C++ objects, so nothing leaks.
 namespace uprez::codec {
-namespace {
+namespace png_codec {
 
 struct PngIo {
   const uint8_t* data = nullptr;  // reading: the whole file
@@ -116,18 +116,18 @@ bool write_png(png_structp png, png_infop info, const Image& image, png_bytepp r
   return true;
 }
 
-}  // namespace
+}  // namespace png_codec
 
 Image decode_png(const uint8_t* data, size_t size) {
-  PngIo io;
+  png_codec::PngIo io;
   io.data = data;
   io.size = size;
-  PngHandle handle(false, io);
-  png_set_read_fn(handle.png, &io, read_from_memory);
+  png_codec::PngHandle handle(false, io);
+  png_set_read_fn(handle.png, &io, png_codec::read_from_memory);
   int width = 0, height = 0, channels = 0, depth = 0, stored_bits = 0;
   const char* icc = nullptr;
   uint32_t icc_size = 0;
-  if (!read_header(handle.png, handle.info, width, height, channels, depth, stored_bits, icc, icc_size))
+  if (!png_codec::read_header(handle.png, handle.info, width, height, channels, depth, stored_bits, icc, icc_size))
     throw Error(std::string("invalid PNG: ") + io.message);
   // Deflate expands data at most 1032:1, so a header promising far more pixel data than the file can hold is
   // rejected before the pixel memory is allocated.
@@ -137,16 +137,16 @@ Image decode_png(const uint8_t* data, size_t size) {
                 std::to_string(height));
   Image image(width, height, channels, depth);
   if (icc) image.icc_profile.assign(icc, icc_size);
-  std::vector<png_bytep> rows = row_pointers(image);
-  if (!read_rows(handle.png, rows.data())) throw Error(std::string("invalid PNG: ") + io.message);
+  std::vector<png_bytep> rows = png_codec::row_pointers(image);
+  if (!png_codec::read_rows(handle.png, rows.data())) throw Error(std::string("invalid PNG: ") + io.message);
   return image;
 }
 
 void encode_png(const Image& image, const ImageWriteOptions&, std::FILE* out) {
-  PngIo io;
-  PngHandle handle(true, io);
-  std::vector<png_bytep> rows = row_pointers(image);
-  if (!write_png(handle.png, handle.info, image, rows.data(), out))
+  png_codec::PngIo io;
+  png_codec::PngHandle handle(true, io);
+  std::vector<png_bytep> rows = png_codec::row_pointers(image);
+  if (!png_codec::write_png(handle.png, handle.info, image, rows.data(), out))
     throw Error(std::string("cannot write PNG: ") + io.message);
 }
 

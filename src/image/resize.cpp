@@ -13,7 +13,7 @@
 #include "image/image_tensor.h"
 
 namespace uprez {
-namespace {
+namespace resampling {
 
 constexpr double kPi = 3.14159265358979323846;
 
@@ -169,15 +169,15 @@ torch::Tensor resize_passes(const torch::Tensor& nchw, int width, int height, Re
   return narrow ? x.to(nchw.scalar_type()) : x;
 }
 
-}  // namespace
+}  // namespace resampling
 
 torch::Tensor resize(const torch::Tensor& nchw, int width, int height, ResizeFilter filter) {
-  return resize_passes(nchw, width, height, filter, false);
+  return resampling::resize_passes(nchw, width, height, filter, false);
 }
 
 namespace detail {
 torch::Tensor resize_generic(const torch::Tensor& nchw, int width, int height, ResizeFilter filter) {
-  return resize_passes(nchw, width, height, filter, false, true);
+  return resampling::resize_passes(nchw, width, height, filter, false, true);
 }
 }  // namespace detail
 
@@ -189,7 +189,7 @@ Image resize_image(const Image& image, int width, int height, ResizeFilter filte
   const bool premultiply = image.has_alpha() && filter != ResizeFilter::Nearest;
   const int64_t colors = image.color_channels();
   if (premultiply) x.narrow(1, 0, colors).mul_(x.narrow(1, colors, 1));
-  x = resize_passes(x, width, height, filter, true);
+  x = resampling::resize_passes(x, width, height, filter, true);
   if (premultiply) {
     const torch::Tensor alpha = x.narrow(1, colors, 1).clamp(0.0, 1.0);
     x.narrow(1, 0, colors).copy_(torch::where(alpha > 0, x.narrow(1, 0, colors) / alpha, torch::zeros_like(alpha)));

@@ -16,7 +16,7 @@
 // CMYK, 1-bit, planar, ...) is read as 8-bit through TIFFRGBAImage (whose premultiplied alpha is undone).
 // Written Deflate-compressed with a horizontal predictor at the image's channels and depth; ICC kept both ways.
 namespace uprez::codec {
-namespace {
+namespace tiff_codec {
 
 struct TiffMessages {
   char error[256] = "";
@@ -146,26 +146,26 @@ void read_rgba(TIFF* tiff, Image& image, const TiffMessages& messages) {
   }
 }
 
-}  // namespace
+}  // namespace tiff_codec
 
 Image decode_tiff(const uint8_t* data, size_t size) {
-  TiffMessages messages;
-  MemoryFile file{data, size};
-  TIFF* tiff = open_tiff(messages, [&](TIFFOpenOptions* options) {
-    return TIFFClientOpenExt("input", "rm", &file, memory_read, memory_write, memory_seek, memory_close, memory_size,
-                             memory_map, memory_unmap, options);
+  tiff_codec::TiffMessages messages;
+  tiff_codec::MemoryFile file{data, size};
+  TIFF* tiff = tiff_codec::open_tiff(messages, [&](TIFFOpenOptions* options) {
+    return TIFFClientOpenExt("input", "rm", &file, tiff_codec::memory_read, tiff_codec::memory_write, tiff_codec::memory_seek, tiff_codec::memory_close, tiff_codec::memory_size,
+                             tiff_codec::memory_map, tiff_codec::memory_unmap, options);
   });
   if (!tiff) fail("invalid TIFF", messages);
   Cleanup close_tiff([tiff] { TIFFClose(tiff); });
 
-  const uint32_t width = field<uint32_t>(tiff, TIFFTAG_IMAGEWIDTH, 0),
-                 height = field<uint32_t>(tiff, TIFFTAG_IMAGELENGTH, 0);
-  const uint16_t spp = field<uint16_t>(tiff, TIFFTAG_SAMPLESPERPIXEL, 1),
-                 bps = field<uint16_t>(tiff, TIFFTAG_BITSPERSAMPLE, 1);
-  const uint16_t planar = field<uint16_t>(tiff, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
-  const uint16_t format = field<uint16_t>(tiff, TIFFTAG_SAMPLEFORMAT, SAMPLEFORMAT_UINT);
+  const uint32_t width = tiff_codec::field<uint32_t>(tiff, TIFFTAG_IMAGEWIDTH, 0),
+                 height = tiff_codec::field<uint32_t>(tiff, TIFFTAG_IMAGELENGTH, 0);
+  const uint16_t spp = tiff_codec::field<uint16_t>(tiff, TIFFTAG_SAMPLESPERPIXEL, 1),
+                 bps = tiff_codec::field<uint16_t>(tiff, TIFFTAG_BITSPERSAMPLE, 1);
+  const uint16_t planar = tiff_codec::field<uint16_t>(tiff, TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
+  const uint16_t format = tiff_codec::field<uint16_t>(tiff, TIFFTAG_SAMPLEFORMAT, SAMPLEFORMAT_UINT);
   const uint16_t photometric =
-      field<uint16_t>(tiff, TIFFTAG_PHOTOMETRIC, spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
+      tiff_codec::field<uint16_t>(tiff, TIFFTAG_PHOTOMETRIC, spp >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
   uint16_t extra_count = 0;
   uint16_t* extra_types = nullptr;
   TIFFGetFieldDefaulted(tiff, TIFFTAG_EXTRASAMPLES, &extra_count, &extra_types);
@@ -178,7 +178,7 @@ Image decode_tiff(const uint8_t* data, size_t size) {
   const int depth = direct ? bps : 8;
   if (!image_shape_ok(width, height, channels, depth))
     throw Error("image size " + std::to_string(width) + "x" + std::to_string(height) + " is out of range");
-  if (field<uint16_t>(tiff, TIFFTAG_COMPRESSION, COMPRESSION_NONE) == COMPRESSION_NONE &&
+  if (tiff_codec::field<uint16_t>(tiff, TIFFTAG_COMPRESSION, COMPRESSION_NONE) == COMPRESSION_NONE &&
       uint64_t{width} * height * spp * bps / 8 > size)
     throw Error("invalid TIFF: file is too small for its stated size of " + std::to_string(width) + "x" +
                 std::to_string(height));
@@ -188,25 +188,25 @@ Image decode_tiff(const uint8_t* data, size_t size) {
   void* icc = nullptr;
   if (TIFFGetField(tiff, TIFFTAG_ICCPROFILE, &icc_size, &icc) && icc)
     image.icc_profile.assign(static_cast<const char*>(icc), icc_size);
-  if (direct) read_direct(tiff, image, messages);
-  else read_rgba(tiff, image, messages);
+  if (direct) tiff_codec::read_direct(tiff, image, messages);
+  else tiff_codec::read_rgba(tiff, image, messages);
   // TIFFRGBAImage always hands back premultiplied colour; the direct path does for associated alpha.
   if (alpha && (!direct || (extra_types && extra_types[0] == EXTRASAMPLE_ASSOCALPHA))) {
-    if (depth == 8) unpremultiply<uint8_t>(image);
-    else unpremultiply<uint16_t>(image);
+    if (depth == 8) tiff_codec::unpremultiply<uint8_t>(image);
+    else tiff_codec::unpremultiply<uint16_t>(image);
   }
-  const int orientation = field<uint16_t>(tiff, TIFFTAG_ORIENTATION, ORIENTATION_TOPLEFT);
+  const int orientation = tiff_codec::field<uint16_t>(tiff, TIFFTAG_ORIENTATION, ORIENTATION_TOPLEFT);
   if (!direct || orientation == ORIENTATION_TOPLEFT) return image;  // TIFFRGBAImage has oriented it already
   return apply_orientation(image, orientation);
 }
 
 void encode_tiff(const Image& image, const ImageWriteOptions&, std::FILE* out) {
-  TiffMessages messages;
+  tiff_codec::TiffMessages messages;
   if (std::fflush(out) != 0) throw Error("write failed");
   const int fd = dup(fileno(out));
   if (fd < 0) throw Error("cannot write TIFF: out of file descriptors");
   const bool big = static_cast<uint64_t>(image.row_bytes()) * image.height > (uint64_t{1} << 31);
-  TIFF* tiff = open_tiff(
+  TIFF* tiff = tiff_codec::open_tiff(
       messages, [&](TIFFOpenOptions* options) { return TIFFFdOpenExt(fd, "output", big ? "w8" : "w", options); });
   if (!tiff) {
     close(fd);

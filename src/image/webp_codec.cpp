@@ -12,7 +12,7 @@
 // Reads 8-bit RGB, or RGBA when the file has alpha. Writes lossy (at the given quality) or lossless 8-bit RGB/RGBA
 // (gray is replicated, 16-bit rounded to 8).
 namespace uprez::codec {
-namespace {
+namespace webp_codec {
 
 const char* status_text(VP8StatusCode status) {
   switch (status) {
@@ -23,7 +23,7 @@ const char* status_text(VP8StatusCode status) {
   }
 }
 
-}  // namespace
+}  // namespace webp_codec
 
 Image decode_webp(const uint8_t* data, size_t size) {
   const WebPData bitstream{data, size};
@@ -56,7 +56,7 @@ Image decode_webp(const uint8_t* data, size_t size) {
   config.output.u.RGBA.size = image.data.size() - (config.output.u.RGBA.rgba - image.data.data());
   const VP8StatusCode status = WebPDecode(frame.fragment.bytes, frame.fragment.size, &config);
   WebPFreeDecBuffer(&config.output);
-  if (status != VP8_STATUS_OK) throw Error(std::string("invalid WebP: ") + status_text(status));
+  if (status != VP8_STATUS_OK) throw Error(std::string("invalid WebP: ") + webp_codec::status_text(status));
 
   WebPChunkIterator chunk;
   if ((flags & ICCP_FLAG) && WebPDemuxGetChunk(demux, "ICCP", 1, &chunk)) {

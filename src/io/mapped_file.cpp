@@ -12,7 +12,7 @@
 
 namespace uprez {
 
-namespace {
+namespace mapped_file {
 
 [[noreturn]] void fail_with_errno(const std::string& path, const char* what) {
   throw Error(path + ": " + what + ": " + std::strerror(errno));
@@ -33,19 +33,19 @@ class FileDescriptor {
   int fd_;
 };
 
-}  // namespace
+}  // namespace mapped_file
 
 MappedFile::MappedFile(const std::string& path) : path_(path) {
-  FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) fail_with_errno(path, "cannot open the file");
+  mapped_file::FileDescriptor fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) mapped_file::fail_with_errno(path, "cannot open the file");
   struct stat info {};
-  if (::fstat(fd.get(), &info) != 0) fail_with_errno(path, "cannot read the file's size");
+  if (::fstat(fd.get(), &info) != 0) mapped_file::fail_with_errno(path, "cannot read the file's size");
   if (S_ISDIR(info.st_mode)) throw Error(path + ": is a directory, not a file");
   if (!S_ISREG(info.st_mode)) throw Error(path + ": is not a regular file");
   size_ = static_cast<size_t>(info.st_size);
   if (size_ == 0) return;
   void* mapping = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd.get(), 0);
-  if (mapping == MAP_FAILED) fail_with_errno(path, "cannot map the file into memory");
+  if (mapping == MAP_FAILED) mapped_file::fail_with_errno(path, "cannot map the file into memory");
   data_ = static_cast<const uint8_t*>(mapping);
 }
 

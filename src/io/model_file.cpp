@@ -16,7 +16,7 @@
 
 namespace uprez {
 
-namespace {
+namespace model_file {
 
 constexpr uint8_t kZipLocalHeaderMagic[] = {'P', 'K', 3, 4};
 constexpr std::array<const char*, 7> kStateDictWrapperKeys = {"model_state_dict", "state_dict", "params_ema",
@@ -150,13 +150,13 @@ StateDict read_and_canonicalize(const MappedFile& file) {
   fail_not_a_model_file(file);
 }
 
-}  // namespace
+}  // namespace model_file
 
-ModelFileFormat detect_model_file_format(const std::string& path) { return detect_format(MappedFile(path)); }
+ModelFileFormat detect_model_file_format(const std::string& path) { return model_file::detect_format(MappedFile(path)); }
 
 StateDict load_state_dict(const std::string& path) {
   try {
-    return read_and_canonicalize(MappedFile(path));
+    return model_file::read_and_canonicalize(MappedFile(path));
   } catch (const Error&) {
     throw;
   } catch (const c10::Error& error) {  // the readers validate what LibTorch checks; this is a last resort

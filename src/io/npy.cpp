@@ -15,7 +15,7 @@
 
 namespace uprez {
 
-namespace {
+namespace npy {
 
 constexpr char kMagic[] = "\x93NUMPY";
 constexpr size_t kMagicSize = sizeof kMagic - 1;
@@ -148,22 +148,22 @@ std::string shape_literal(const torch::Tensor& tensor) {
   return literal + ")";
 }
 
-}  // namespace
+}  // namespace npy
 
 torch::Tensor read_npy(const std::string& path) {
   const MappedFile file(path);
   ByteReader reader(file.bytes(), path + ": truncated .npy file");
-  if (file.size() < kMagicSize || std::memcmp(file.bytes().data, kMagic, kMagicSize) != 0)
+  if (file.size() < npy::kMagicSize || std::memcmp(file.bytes().data, npy::kMagic, npy::kMagicSize) != 0)
     throw Error(path + ": not a .npy file (it does not start with \\x93NUMPY)");
-  reader.bytes(kMagicSize);
+  reader.bytes(npy::kMagicSize);
   const uint8_t major_version = reader.u8();
   reader.u8();  // minor version
   if (major_version < 1 || major_version > 3)
     throw Error(path + ": unsupported .npy format version " + std::to_string(major_version));
   const uint32_t header_length = major_version == 1 ? reader.u16() : reader.u32();
-  const NpyHeader header = NpyHeaderParser(path, reader.string(header_length)).parse();
+  const npy::NpyHeader header = npy::NpyHeaderParser(path, reader.string(header_length)).parse();
 
-  const std::optional<torch::ScalarType> dtype = parse_descr(header.descr);
+  const std::optional<torch::ScalarType> dtype = npy::parse_descr(header.descr);
   if (!dtype)
     throw Error(path + ": unsupported .npy dtype '" + header.descr +
                 "' (supported: little-endian f4, f2, f8, i8, i4, u1, b1)");
@@ -178,16 +178,16 @@ torch::Tensor read_npy(const std::string& path) {
 
 void write_npy(const std::string& path, const torch::Tensor& tensor) {
   const torch::Tensor data = tensor.detach().to(torch::kCPU, torch::kFloat).contiguous();
-  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape_literal(data) + ", }";
+  std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + npy::shape_literal(data) + ", }";
   // Magic, version and length take 10 bytes; the header is padded with spaces so that the data is aligned.
-  const size_t prefix_size = kMagicSize + 4;
-  header.append((kHeaderAlignment - (prefix_size + header.size() + 1) % kHeaderAlignment) % kHeaderAlignment, ' ');
+  const size_t prefix_size = npy::kMagicSize + 4;
+  header.append((npy::kHeaderAlignment - (prefix_size + header.size() + 1) % npy::kHeaderAlignment) % npy::kHeaderAlignment, ' ');
   header += '\n';
 
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   const uint8_t version_and_length[4] = {1, 0, static_cast<uint8_t>(header.size() & 0xff),
                                          static_cast<uint8_t>(header.size() >> 8)};
-  out.write(kMagic, kMagicSize);
+  out.write(npy::kMagic, npy::kMagicSize);
   out.write(reinterpret_cast<const char*>(version_and_length), sizeof version_and_length);
   out << header;
   out.write(static_cast<const char*>(data.data_ptr()), static_cast<std::streamsize>(data.nbytes()));

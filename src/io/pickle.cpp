@@ -11,7 +11,7 @@
 
 namespace uprez::pickle {
 
-namespace {
+namespace pickle {
 
 // The opcodes this unpickler understands (names as in Python's pickletools).
 enum Opcode : uint8_t {
@@ -133,7 +133,7 @@ std::optional<std::string> utf8_to_latin1(const std::string& text) {
   return bytes;
 }
 
-}  // namespace
+}  // namespace pickle
 
 // Owns everything the values of one Document point to. Deques keep element addresses stable as they grow,
 // and destroying them never recurses, however deeply the values nest.
@@ -180,8 +180,8 @@ Document& Document::operator=(Document&&) noexcept = default;
 Document::~Document() = default;
 
 std::optional<torch::ScalarType> storage_class_dtype(const Global& global) {
-  const AllowedGlobal* allowed = find_allowed(global);
-  if (!allowed || allowed->role != Role::Storage) return std::nullopt;
+  const pickle::AllowedGlobal* allowed = pickle::find_allowed(global);
+  if (!allowed || allowed->role != pickle::Role::Storage) return std::nullopt;
   return allowed->storage_dtype;
 }
 
@@ -199,7 +199,7 @@ class Unpickler {
     for (;;) {
       opcode_offset_ = reader_.position();
       const uint8_t opcode = reader_.u8();
-      if (opcode == kStop) break;
+      if (opcode == pickle::kStop) break;
       execute(opcode);
     }
     const Value root = pop();
@@ -211,72 +211,72 @@ class Unpickler {
 
   void execute(uint8_t opcode) {
     switch (opcode) {
-      case kProto: {
+      case pickle::kProto: {
         const uint8_t protocol = reader_.u8();
         if (protocol < 2 || protocol > 5) fail("unsupported pickle protocol " + std::to_string(protocol));
         break;
       }
-      case kFrame: {
+      case pickle::kFrame: {
         const uint64_t frame_size = reader_.u64();
         if (frame_size > reader_.remaining()) fail("a frame is longer than the remaining data");
         break;
       }
-      case kMark:
-        if (marks_.size() == kMaxMarks) fail("too many nested MARKs");
+      case pickle::kMark:
+        if (marks_.size() == pickle::kMaxMarks) fail("too many nested MARKs");
         marks_.push_back(stack_.size());
         break;
-      case kEmptyDict: push(new_dict()); break;
-      case kEmptyList: push(new_sequence(Kind::List, {})); break;
-      case kEmptyTuple: push(new_sequence(Kind::Tuple, {})); break;
-      case kEmptySet: push(new_sequence(Kind::Set, {})); break;
-      case kTuple: push(new_sequence(Kind::Tuple, pop_to_mark())); break;
-      case kTuple1: push(new_sequence(Kind::Tuple, pop_several(1))); break;
-      case kTuple2: push(new_sequence(Kind::Tuple, pop_several(2))); break;
-      case kTuple3: push(new_sequence(Kind::Tuple, pop_several(3))); break;
-      case kFrozenSet: push(new_sequence(Kind::Set, pop_to_mark())); break;
-      case kBinInt: push(new_int(reader_.i32())); break;
-      case kBinInt1: push(new_int(reader_.u8())); break;
-      case kBinInt2: push(new_int(reader_.u16())); break;
-      case kLong1: push(new_long(reader_.bytes(reader_.u8()))); break;
-      case kLong4: push(new_long(reader_.bytes(non_negative_length(reader_.i32())))); break;
-      case kInt: push(parse_int(reader_.line())); break;
-      case kBinFloat: push(read_binary_float()); break;
-      case kNone: push(Value()); break;
-      case kNewTrue: push(Value(Kind::Bool, true)); break;
-      case kNewFalse: push(Value(Kind::Bool, false)); break;
-      case kBinUnicode: push(new_string(Kind::Str, reader_.u32())); break;
-      case kShortBinUnicode: push(new_string(Kind::Str, reader_.u8())); break;
-      case kBinUnicode8: push(new_string(Kind::Str, reader_.u64())); break;
-      case kBinString: push(new_string(Kind::Str, non_negative_length(reader_.i32()))); break;
-      case kShortBinString: push(new_string(Kind::Str, reader_.u8())); break;
-      case kBinBytes: push(new_string(Kind::Bytes, reader_.u32())); break;
-      case kShortBinBytes: push(new_string(Kind::Bytes, reader_.u8())); break;
-      case kBinBytes8: push(new_string(Kind::Bytes, reader_.u64())); break;
-      case kGlobal: {
+      case pickle::kEmptyDict: push(new_dict()); break;
+      case pickle::kEmptyList: push(new_sequence(Kind::List, {})); break;
+      case pickle::kEmptyTuple: push(new_sequence(Kind::Tuple, {})); break;
+      case pickle::kEmptySet: push(new_sequence(Kind::Set, {})); break;
+      case pickle::kTuple: push(new_sequence(Kind::Tuple, pop_to_mark())); break;
+      case pickle::kTuple1: push(new_sequence(Kind::Tuple, pop_several(1))); break;
+      case pickle::kTuple2: push(new_sequence(Kind::Tuple, pop_several(2))); break;
+      case pickle::kTuple3: push(new_sequence(Kind::Tuple, pop_several(3))); break;
+      case pickle::kFrozenSet: push(new_sequence(Kind::Set, pop_to_mark())); break;
+      case pickle::kBinInt: push(new_int(reader_.i32())); break;
+      case pickle::kBinInt1: push(new_int(reader_.u8())); break;
+      case pickle::kBinInt2: push(new_int(reader_.u16())); break;
+      case pickle::kLong1: push(new_long(reader_.bytes(reader_.u8()))); break;
+      case pickle::kLong4: push(new_long(reader_.bytes(non_negative_length(reader_.i32())))); break;
+      case pickle::kInt: push(parse_int(reader_.line())); break;
+      case pickle::kBinFloat: push(read_binary_float()); break;
+      case pickle::kNone: push(Value()); break;
+      case pickle::kNewTrue: push(Value(Kind::Bool, true)); break;
+      case pickle::kNewFalse: push(Value(Kind::Bool, false)); break;
+      case pickle::kBinUnicode: push(new_string(Kind::Str, reader_.u32())); break;
+      case pickle::kShortBinUnicode: push(new_string(Kind::Str, reader_.u8())); break;
+      case pickle::kBinUnicode8: push(new_string(Kind::Str, reader_.u64())); break;
+      case pickle::kBinString: push(new_string(Kind::Str, non_negative_length(reader_.i32()))); break;
+      case pickle::kShortBinString: push(new_string(Kind::Str, reader_.u8())); break;
+      case pickle::kBinBytes: push(new_string(Kind::Bytes, reader_.u32())); break;
+      case pickle::kShortBinBytes: push(new_string(Kind::Bytes, reader_.u8())); break;
+      case pickle::kBinBytes8: push(new_string(Kind::Bytes, reader_.u64())); break;
+      case pickle::kGlobal: {
         std::string module = reader_.line();
         push(new_global(std::move(module), reader_.line()));
         break;
       }
-      case kStackGlobal: {
+      case pickle::kStackGlobal: {
         const Value name = pop();
         const Value module = pop();
         if (!name.as_str() || !module.as_str()) fail("STACK_GLOBAL needs two str values");
         push(new_global(*module.as_str(), *name.as_str()));
         break;
       }
-      case kReduce: {
+      case pickle::kReduce: {
         const Value arguments = pop();
         const Value callable = pop();
         push(call(callable, arguments));
         break;
       }
-      case kNewObj: {
+      case pickle::kNewObj: {
         const Value arguments = pop();
         const Value cls = pop();
         push(instantiate(cls, arguments));
         break;
       }
-      case kBuild: {
+      case pickle::kBuild: {
         // The state of an OrderedDict or a tensor is attribute data (e.g. a state dict's _metadata), not needed.
         pop();
         const Kind target = top().kind();
@@ -284,28 +284,28 @@ class Unpickler {
           fail(std::string("BUILD on a ") + Value::kind_name(target) + " is not supported");
         break;
       }
-      case kSetItem: {
+      case pickle::kSetItem: {
         const Value value = pop();
         const Value key = pop();
         add_to_dict({key, value});
         break;
       }
-      case kSetItems: {
+      case pickle::kSetItems: {
         std::vector<Value> items = pop_to_mark();
         if (items.size() % 2 != 0) fail("SETITEMS with an odd number of values");
         for (size_t i = 0; i < items.size(); i += 2) add_to_dict({items[i], items[i + 1]});
         break;
       }
-      case kAppend: add_to_sequence(Kind::List, {pop()}); break;
-      case kAppends: add_to_sequence(Kind::List, pop_to_mark()); break;
-      case kAddItems: add_to_sequence(Kind::Set, pop_to_mark()); break;
-      case kBinPut: memo_put(reader_.u8()); break;
-      case kLongBinPut: memo_put(reader_.u32()); break;
-      case kMemoize: memo_put(memo_.size()); break;
-      case kBinGet: push(memo_get(reader_.u8())); break;
-      case kLongBinGet: push(memo_get(reader_.u32())); break;
-      case kBinPersId: push(load_persistent(pop())); break;
-      case kPersId: push(load_persistent(new_string(Kind::Str, reader_.line()))); break;
+      case pickle::kAppend: add_to_sequence(Kind::List, {pop()}); break;
+      case pickle::kAppends: add_to_sequence(Kind::List, pop_to_mark()); break;
+      case pickle::kAddItems: add_to_sequence(Kind::Set, pop_to_mark()); break;
+      case pickle::kBinPut: memo_put(reader_.u8()); break;
+      case pickle::kLongBinPut: memo_put(reader_.u32()); break;
+      case pickle::kMemoize: memo_put(memo_.size()); break;
+      case pickle::kBinGet: push(memo_get(reader_.u8())); break;
+      case pickle::kLongBinGet: push(memo_get(reader_.u32())); break;
+      case pickle::kBinPersId: push(load_persistent(pop())); break;
+      case pickle::kPersId: push(load_persistent(new_string(Kind::Str, reader_.line()))); break;
       default: fail("unsupported opcode 0x" + hex_byte(opcode));
     }
   }
@@ -320,7 +320,7 @@ class Unpickler {
   size_t fence() const { return marks_.empty() ? 0 : marks_.back(); }
 
   void push(const Value& value) {
-    if (stack_.size() == kMaxStackSize) fail("the stack grows beyond " + std::to_string(kMaxStackSize) + " values");
+    if (stack_.size() == pickle::kMaxStackSize) fail("the stack grows beyond " + std::to_string(pickle::kMaxStackSize) + " values");
     stack_.push_back(value);
   }
   Value pop() {
@@ -352,7 +352,7 @@ class Unpickler {
 
   void memo_put(uint64_t index) {
     const Value& value = top();
-    if (memo_.count(index) == 0) charge(kMemoEntryCost);
+    if (memo_.count(index) == 0) charge(pickle::kMemoEntryCost);
     memo_[index] = value;
   }
   Value memo_get(uint64_t index) const {
@@ -365,7 +365,7 @@ class Unpickler {
 
   void charge(size_t cost) {
     charged_ += cost;
-    if (charged_ > kBaseBudget + kBudgetPerByte * reader_.position())
+    if (charged_ > pickle::kBaseBudget + pickle::kBudgetPerByte * reader_.position())
       fail("the pickle expands to far more objects than its size explains");
   }
   template <typename T>
@@ -377,24 +377,24 @@ class Unpickler {
 
   Value new_int(int64_t number) const { return Value(Kind::Int, number); }
   Value new_string(Kind kind, std::string text) {
-    const size_t cost = kObjectCost + text.size();
+    const size_t cost = pickle::kObjectCost + text.size();
     return Value(kind, keep(heap_->strings, std::move(text), cost));
   }
   Value new_string(Kind kind, uint64_t length) { return new_string(kind, reader_.string(length)); }
   Value new_sequence(Kind kind, std::vector<Value> items) {
-    const size_t cost = kObjectCost + items.size() * sizeof(Value);
+    const size_t cost = pickle::kObjectCost + items.size() * sizeof(Value);
     return Value(kind, keep(heap_->sequences, std::move(items), cost));
   }
-  Value new_dict() { return Value(Kind::Dict, keep(heap_->dicts, Dict(), kObjectCost)); }
+  Value new_dict() { return Value(Kind::Dict, keep(heap_->dicts, Dict(), pickle::kObjectCost)); }
   Value new_tensor(Kind kind, torch::Tensor tensor) {
-    return Value(kind, keep(heap_->tensors, std::move(tensor), kTensorCost));
+    return Value(kind, keep(heap_->tensors, std::move(tensor), pickle::kTensorCost));
   }
   Value new_global(std::string module, std::string name) {
     Global global{std::move(module), std::move(name)};
-    if (!find_allowed(global))
+    if (!pickle::find_allowed(global))
       throw Error(path_ + ": refusing to load: the model file references the Python global '" + global.module + "." +
                   global.name + "', which uprez does not execute");
-    const size_t cost = kObjectCost + global.module.size() + global.name.size();
+    const size_t cost = pickle::kObjectCost + global.module.size() + global.name.size();
     return Value(Kind::Global, keep(heap_->globals, std::move(global), cost));
   }
 
@@ -462,10 +462,10 @@ class Unpickler {
 
   // --- allowed globals -------------------------------------------------------------------------------------
 
-  const AllowedGlobal& allowed_callable(const Value& callable, const char* opcode) const {
+  const pickle::AllowedGlobal& allowed_callable(const Value& callable, const char* opcode) const {
     const Global* global = callable.as_global();
     if (!global) fail(std::string(opcode) + " on a " + callable.kind_name() + " instead of a class or function");
-    return *find_allowed(*global);
+    return *pickle::find_allowed(*global);
   }
 
   const std::vector<Value>& arguments_tuple(const Value& arguments, const char* opcode) const {
@@ -474,7 +474,7 @@ class Unpickler {
     return *tuple;
   }
 
-  void expect_argument_count(const AllowedGlobal& callee, const std::vector<Value>& arguments, size_t minimum,
+  void expect_argument_count(const pickle::AllowedGlobal& callee, const std::vector<Value>& arguments, size_t minimum,
                              size_t maximum) const {
     if (arguments.size() < minimum || arguments.size() > maximum)
       fail(std::string(callee.module) + "." + callee.name + " called with " + std::to_string(arguments.size()) +
@@ -483,28 +483,28 @@ class Unpickler {
 
   // REDUCE: calls an allowed function (or class) with a tuple of arguments.
   Value call(const Value& callable, const Value& arguments_value) {
-    const AllowedGlobal& callee = allowed_callable(callable, "REDUCE");
+    const pickle::AllowedGlobal& callee = allowed_callable(callable, "REDUCE");
     const std::vector<Value>& arguments = arguments_tuple(arguments_value, "REDUCE");
     switch (callee.role) {
-      case Role::OrderedDict:
+      case pickle::Role::OrderedDict:
         expect_argument_count(callee, arguments, 0, 0);
         return new_dict();
-      case Role::RebuildTensorV2:  // (storage, offset, size, stride, requires_grad, hooks[, metadata])
+      case pickle::Role::RebuildTensorV2:  // (storage, offset, size, stride, requires_grad, hooks[, metadata])
         expect_argument_count(callee, arguments, 6, 7);
         return rebuild_tensor(arguments);
-      case Role::RebuildTensor:  // (storage, offset, size, stride)
+      case pickle::Role::RebuildTensor:  // (storage, offset, size, stride)
         expect_argument_count(callee, arguments, 4, 4);
         return rebuild_tensor(arguments);
-      case Role::RebuildParameter: {  // (data, requires_grad, hooks)
+      case pickle::Role::RebuildParameter: {  // (data, requires_grad, hooks)
         expect_argument_count(callee, arguments, 3, 3);
         if (!arguments[0].as_tensor()) fail("_rebuild_parameter of a " + std::string(arguments[0].kind_name()));
         return arguments[0];
       }
-      case Role::CodecsEncode:  // protocol 2 writes bytes as _codecs.encode(text, "latin1")
+      case pickle::Role::CodecsEncode:  // protocol 2 writes bytes as _codecs.encode(text, "latin1")
         return encode_latin1(callee, arguments);
-      case Role::Device:
+      case pickle::Role::Device:
         return device_name(callee, arguments);
-      case Role::Storage:
+      case pickle::Role::Storage:
         break;
     }
     fail(std::string("the storage class ") + callee.module + "." + callee.name + " is called, which torch never does");
@@ -512,9 +512,9 @@ class Unpickler {
 
   // NEWOBJ: cls.__new__(cls, *args), allowed for OrderedDict only.
   Value instantiate(const Value& cls, const Value& arguments_value) {
-    const AllowedGlobal& callee = allowed_callable(cls, "NEWOBJ");
+    const pickle::AllowedGlobal& callee = allowed_callable(cls, "NEWOBJ");
     const std::vector<Value>& arguments = arguments_tuple(arguments_value, "NEWOBJ");
-    if (callee.role != Role::OrderedDict)
+    if (callee.role != pickle::Role::OrderedDict)
       fail(std::string("NEWOBJ on ") + callee.module + "." + callee.name + ", which is not a class");
     expect_argument_count(callee, arguments, 0, 0);
     return new_dict();
@@ -529,7 +529,7 @@ class Unpickler {
   std::vector<int64_t> int_tuple(const Value& value, const char* what) const {
     const std::vector<Value>* tuple = value.as_tuple();
     if (!tuple) fail(std::string(what) + " is a " + value.kind_name() + ", not a tuple");
-    if (tuple->size() > kMaxTensorDims) fail(std::string(what) + " has more than 64 dimensions");
+    if (tuple->size() > pickle::kMaxTensorDims) fail(std::string(what) + " has more than 64 dimensions");
     std::vector<int64_t> numbers;
     for (const Value& item : *tuple) numbers.push_back(non_negative_int(item, what));
     return numbers;
@@ -561,19 +561,19 @@ class Unpickler {
     return new_tensor(Kind::Tensor, storage->as_strided(sizes, strides, offset));
   }
 
-  Value encode_latin1(const AllowedGlobal& callee, const std::vector<Value>& arguments) {
+  Value encode_latin1(const pickle::AllowedGlobal& callee, const std::vector<Value>& arguments) {
     expect_argument_count(callee, arguments, 2, 2);
     const std::string* text = arguments[0].as_str();
     const std::string* encoding = arguments[1].as_str();
     if (!text || !encoding || (*encoding != "latin1" && *encoding != "latin-1"))
       fail("_codecs.encode is only supported as encode(str, 'latin1')");
-    std::optional<std::string> bytes = utf8_to_latin1(*text);
+    std::optional<std::string> bytes = pickle::utf8_to_latin1(*text);
     if (!bytes) fail("_codecs.encode of text that is not Latin-1");
     return new_string(Kind::Bytes, std::move(*bytes));
   }
 
   // torch.device("cuda", 0) is kept as its name, "cuda:0".
-  Value device_name(const AllowedGlobal& callee, const std::vector<Value>& arguments) {
+  Value device_name(const pickle::AllowedGlobal& callee, const std::vector<Value>& arguments) {
     expect_argument_count(callee, arguments, 1, 2);
     const std::string* type = arguments[0].as_str();
     if (!type) fail("torch.device of a " + std::string(arguments[0].kind_name()));

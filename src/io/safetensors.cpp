@@ -9,7 +9,7 @@
 
 namespace uprez {
 
-namespace {
+namespace safetensors {
 
 constexpr size_t kLengthFieldSize = 8;
 // The safetensors library refuses headers above 100 MB; so does uprez, before parsing one.
@@ -81,26 +81,26 @@ class TensorEntryReader {
   ByteView data_;
 };
 
-}  // namespace
+}  // namespace safetensors
 
 bool looks_like_safetensors(ByteView file) {
-  if (file.size < kLengthFieldSize + 2) return false;
+  if (file.size < safetensors::kLengthFieldSize + 2) return false;
   const uint64_t header_size = load_le64(file.data);
-  return header_size >= 2 && header_size <= kMaxHeaderSize && file.contains(kLengthFieldSize, header_size) &&
-         file.data[kLengthFieldSize] == '{';
+  return header_size >= 2 && header_size <= safetensors::kMaxHeaderSize && file.contains(safetensors::kLengthFieldSize, header_size) &&
+         file.data[safetensors::kLengthFieldSize] == '{';
 }
 
 StateDict read_safetensors(ByteView file, const std::string& path) {
   ByteReader reader(file, path + ": truncated safetensors file");
   const uint64_t header_size = reader.u64();
-  if (header_size > kMaxHeaderSize || header_size > reader.remaining())
+  if (header_size > safetensors::kMaxHeaderSize || header_size > reader.remaining())
     throw Error(path + ": invalid safetensors file: its header length (" + std::to_string(header_size) +
                 " bytes) exceeds the file size (" + std::to_string(file.size) + " bytes)");
   const ByteView header_bytes = reader.bytes(header_size);
   nlohmann::json header;
   try {
     const auto limit_depth = [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
-      if (depth > kMaxHeaderDepth) throw Error(path + ": invalid safetensors header: JSON nested too deeply");
+      if (depth > safetensors::kMaxHeaderDepth) throw Error(path + ": invalid safetensors header: JSON nested too deeply");
       return true;
     };
     header = nlohmann::json::parse(header_bytes.data, header_bytes.data + header_bytes.size, limit_depth);
@@ -109,7 +109,7 @@ StateDict read_safetensors(ByteView file, const std::string& path) {
   }
   if (!header.is_object()) throw Error(path + ": invalid safetensors header: not a JSON object");
 
-  const TensorEntryReader entry_reader(path, reader.bytes(reader.remaining()));
+  const safetensors::TensorEntryReader entry_reader(path, reader.bytes(reader.remaining()));
   StateDict tensors;
   for (const auto& [name, entry] : header.items()) {
     if (name == "__metadata__") continue;

@@ -9,7 +9,7 @@
 
 namespace uprez {
 
-namespace {
+namespace safetensors_writer {
 
 const char* dtype_code(torch::ScalarType type) {
   switch (type) {
@@ -24,7 +24,7 @@ const char* dtype_code(torch::ScalarType type) {
   }
 }
 
-}  // namespace
+}  // namespace safetensors_writer
 
 void write_safetensors(const std::string& path, const NamedTensors& tensors,
                        const std::map<std::string, std::string>& metadata) {
@@ -33,7 +33,7 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors,
   std::vector<torch::Tensor> blobs;
   int64_t offset = 0;
   for (const auto& [name, tensor] : tensors) {
-    const char* code = dtype_code(tensor.scalar_type());
+    const char* code = safetensors_writer::dtype_code(tensor.scalar_type());
     if (code == nullptr) throw Error(path + ": " + name + " is not float32, float16 or bfloat16");
     torch::Tensor blob = tensor.detach().cpu().contiguous();
     const int64_t bytes = blob.numel() * static_cast<int64_t>(blob.element_size());

@@ -12,7 +12,7 @@
 
 namespace uprez {
 
-namespace {
+namespace torch_file {
 
 using pickle::Value;
 
@@ -207,7 +207,7 @@ class LegacyCheckpointReader {
   std::unordered_map<std::string, torch::Tensor> views_;
 };
 
-}  // namespace
+}  // namespace torch_file
 
 bool has_legacy_torch_magic(ByteView file_start) {
   constexpr uint8_t kProto = 0x80, kFrame = 0x95, kLong1 = 0x8a;
@@ -216,21 +216,21 @@ bool has_legacy_torch_magic(ByteView file_start) {
     return false;
   size_t position = 2;
   if (file_start.size > position && file_start.data[position] == kFrame) position += kFrameHeaderSize;
-  return file_start.contains(position, 2 + sizeof kLegacyMagic) && file_start.data[position] == kLong1 &&
-         file_start.data[position + 1] == sizeof kLegacyMagic &&
-         std::memcmp(file_start.data + position + 2, kLegacyMagic, sizeof kLegacyMagic) == 0;
+  return file_start.contains(position, 2 + sizeof torch_file::kLegacyMagic) && file_start.data[position] == kLong1 &&
+         file_start.data[position + 1] == sizeof torch_file::kLegacyMagic &&
+         std::memcmp(file_start.data + position + 2, torch_file::kLegacyMagic, sizeof torch_file::kLegacyMagic) == 0;
 }
 
 bool is_torchscript_archive(const ZipArchive& archive) {
   for (const std::string& name : archive.entry_names()) {
-    const std::string inner = within_folder(name);
+    const std::string inner = torch_file::within_folder(name);
     if (inner == "constants.pkl" || inner.rfind("code/", 0) == 0) return true;
   }
   return false;
 }
 
 bool is_torch_checkpoint_archive(const ZipArchive& archive) {
-  return !is_torchscript_archive(archive) && checkpoint_folder(archive).has_value();
+  return !is_torchscript_archive(archive) && torch_file::checkpoint_folder(archive).has_value();
 }
 
 pickle::Document read_torch_zip_checkpoint(const ZipArchive& archive) {
@@ -238,11 +238,11 @@ pickle::Document read_torch_zip_checkpoint(const ZipArchive& archive) {
     throw Error(archive.path() +
                 ": is a TorchScript archive (torch.jit.save), which holds code that uprez does not run; save the "
                 "model's state_dict with torch.save instead (archive entries: " +
-                list_entries(archive) + ")");
-  const std::optional<std::string> folder = checkpoint_folder(archive);
+                torch_file::list_entries(archive) + ")");
+  const std::optional<std::string> folder = torch_file::checkpoint_folder(archive);
   if (!folder)
     throw Error(archive.path() + ": is a zip archive but not a PyTorch checkpoint: it has no <folder>/data.pkl " +
-                "(archive entries: " + list_entries(archive) + ")");
+                "(archive entries: " + torch_file::list_entries(archive) + ")");
   const std::string byte_order_entry = *folder + "/byteorder";
   if (archive.contains(byte_order_entry)) {
     const ZipEntryData byte_order = archive.read(byte_order_entry);
@@ -252,11 +252,11 @@ pickle::Document read_torch_zip_checkpoint(const ZipArchive& archive) {
   }
   const std::string pickle_entry = *folder + "/data.pkl";
   const ZipEntryData pickle_data = archive.read(pickle_entry);
-  ZipStorageLoader storage_loader(archive, *folder);
-  const pickle::PersistentLoad load_storage = [&storage_loader](const Value& id) { return storage_loader(id); };
+  torch_file::ZipStorageLoader storage_loader(archive, *folder);
+  const pickle::PersistentLoad load_storage = [&storage_loader](const pickle::Value& id) { return storage_loader(id); };
   return pickle::unpickle(pickle_data.bytes(), archive.path(), pickle_entry, load_storage);
 }
 
-pickle::Document read_torch_legacy_checkpoint(const MappedFile& file) { return LegacyCheckpointReader(file).read(); }
+pickle::Document read_torch_legacy_checkpoint(const MappedFile& file) { return torch_file::LegacyCheckpointReader(file).read(); }
 
 }  // namespace uprez

@@ -11,7 +11,7 @@
 
 namespace uprez {
 
-namespace {
+namespace zip_archive {
 
 constexpr uint32_t kLocalHeaderSignature = 0x04034b50;
 constexpr uint32_t kCentralHeaderSignature = 0x02014b50;
@@ -63,7 +63,7 @@ class InflateStream {
   bool initialized_ = false;
 };
 
-}  // namespace
+}  // namespace zip_archive
 
 ZipArchive::ZipArchive(const MappedFile& file) : file_(file) { index_central_directory(locate_central_directory()); }
 
@@ -71,14 +71,14 @@ void ZipArchive::fail(const std::string& what) const { throw Error(path() + ": "
 
 ZipArchive::DirectoryLocation ZipArchive::locate_central_directory() const {
   const ByteView bytes = file_.bytes();
-  if (bytes.size < kEndOfDirectorySize) fail("corrupt zip archive: too small to hold an end-of-central-directory record");
+  if (bytes.size < zip_archive::kEndOfDirectorySize) fail("corrupt zip archive: too small to hold an end-of-central-directory record");
   // The end record sits at the end of the file, followed only by a comment of up to 64 KiB.
-  const size_t last = bytes.size - kEndOfDirectorySize;
-  const size_t first = last > kMaxCommentSize ? last - kMaxCommentSize : 0;
+  const size_t last = bytes.size - zip_archive::kEndOfDirectorySize;
+  const size_t first = last > zip_archive::kMaxCommentSize ? last - zip_archive::kMaxCommentSize : 0;
   size_t end_record = last + 1;
   for (size_t position = last + 1; position-- > first;) {
     const uint8_t* p = bytes.data + position;
-    if (load_le32(p) == kEndOfDirectorySignature && position + kEndOfDirectorySize + load_le16(p + 20) <= bytes.size) {
+    if (load_le32(p) == zip_archive::kEndOfDirectorySignature && position + zip_archive::kEndOfDirectorySize + load_le16(p + 20) <= bytes.size) {
       end_record = position;
       break;
     }
@@ -92,11 +92,11 @@ ZipArchive::DirectoryLocation ZipArchive::locate_central_directory() const {
   DirectoryLocation directory{load_le16(p + 10), load_le32(p + 16), load_le32(p + 12)};
 
   const bool has_zip64_locator =
-      end_record >= kZip64LocatorSize && load_le32(p - kZip64LocatorSize) == kZip64LocatorSignature;
+      end_record >= zip_archive::kZip64LocatorSize && load_le32(p - zip_archive::kZip64LocatorSize) == zip_archive::kZip64LocatorSignature;
   if (has_zip64_locator) {
-    const uint64_t zip64_end = load_le64(p - kZip64LocatorSize + 8);
-    if (!bytes.contains(zip64_end, kZip64EndOfDirectorySize) ||
-        load_le32(bytes.data + zip64_end) != kZip64EndOfDirectorySignature)
+    const uint64_t zip64_end = load_le64(p - zip_archive::kZip64LocatorSize + 8);
+    if (!bytes.contains(zip64_end, zip_archive::kZip64EndOfDirectorySize) ||
+        load_le32(bytes.data + zip64_end) != zip_archive::kZip64EndOfDirectorySignature)
       fail("corrupt zip archive: the zip64 end-of-central-directory record is missing or out of bounds");
     const uint8_t* z = bytes.data + zip64_end;
     disk = load_le32(z + 16);
@@ -109,9 +109,9 @@ ZipArchive::DirectoryLocation ZipArchive::locate_central_directory() const {
   if (!bytes.contains(directory.offset, directory.size))
     fail("corrupt zip archive: the central directory (" + std::to_string(directory.size) + " bytes at offset " +
          std::to_string(directory.offset) + ") lies outside the file (" + std::to_string(bytes.size) + " bytes)");
-  if (directory.entry_count > directory.size / kCentralHeaderSize)
+  if (directory.entry_count > directory.size / zip_archive::kCentralHeaderSize)
     fail("corrupt zip archive: the central directory claims " + std::to_string(directory.entry_count) +
-         " entries but has room for at most " + std::to_string(directory.size / kCentralHeaderSize));
+         " entries but has room for at most " + std::to_string(directory.size / zip_archive::kCentralHeaderSize));
   return directory;
 }
 
@@ -121,7 +121,7 @@ void ZipArchive::index_central_directory(const DirectoryLocation& directory) {
   names_.reserve(directory.entry_count);
   entries_.reserve(directory.entry_count);
   for (uint64_t i = 0; i < directory.entry_count; ++i) {
-    if (reader.u32() != kCentralHeaderSignature)
+    if (reader.u32() != zip_archive::kCentralHeaderSignature)
       fail("corrupt zip archive: central directory entry " + std::to_string(i) + " has a bad signature");
     reader.bytes(4);  // versions made by / needed
     Entry entry;
@@ -145,10 +145,10 @@ void ZipArchive::index_central_directory(const DirectoryLocation& directory) {
     while (extra_fields.remaining() >= 4) {
       const uint16_t id = extra_fields.u16();
       ByteReader field(extra_fields.bytes(extra_fields.u16()), context + " (zip64 field of '" + name + "')");
-      if (id != kZip64ExtraFieldId) continue;
-      if (entry.uncompressed_size == kZip64Marker) entry.uncompressed_size = field.u64();
-      if (entry.compressed_size == kZip64Marker) entry.compressed_size = field.u64();
-      if (local_header_offset == kZip64Marker) local_header_offset = field.u64();
+      if (id != zip_archive::kZip64ExtraFieldId) continue;
+      if (entry.uncompressed_size == zip_archive::kZip64Marker) entry.uncompressed_size = field.u64();
+      if (entry.compressed_size == zip_archive::kZip64Marker) entry.compressed_size = field.u64();
+      if (local_header_offset == zip_archive::kZip64Marker) local_header_offset = field.u64();
     }
     entry.data_offset = locate_entry_data(name, local_header_offset, entry.compressed_size);
     if (index_.emplace(name, entries_.size()).second) {
@@ -161,14 +161,14 @@ void ZipArchive::index_central_directory(const DirectoryLocation& directory) {
 uint64_t ZipArchive::locate_entry_data(const std::string& name, uint64_t local_header_offset,
                                        uint64_t compressed_size) const {
   const ByteView bytes = file_.bytes();
-  if (!bytes.contains(local_header_offset, kLocalHeaderSize) ||
-      load_le32(bytes.data + local_header_offset) != kLocalHeaderSignature)
+  if (!bytes.contains(local_header_offset, zip_archive::kLocalHeaderSize) ||
+      load_le32(bytes.data + local_header_offset) != zip_archive::kLocalHeaderSignature)
     fail("corrupt zip archive: entry '" + name + "' has no local header at offset " +
          std::to_string(local_header_offset));
   // The local header's name and extra field may differ from the central directory's (PyTorch pads the extra
   // field to align the data), so the data starts after the local lengths.
   const uint8_t* header = bytes.data + local_header_offset;
-  const uint64_t data_offset = local_header_offset + kLocalHeaderSize + load_le16(header + 26) + load_le16(header + 28);
+  const uint64_t data_offset = local_header_offset + zip_archive::kLocalHeaderSize + load_le16(header + 26) + load_le16(header + 28);
   if (!bytes.contains(data_offset, compressed_size))
     fail("corrupt zip archive: entry '" + name + "' (" + std::to_string(compressed_size) + " bytes at offset " +
          std::to_string(data_offset) + ") extends past the end of the file (" + std::to_string(bytes.size) +
@@ -186,13 +186,13 @@ uint64_t ZipArchive::entry_size(const std::string& name) const { return entry(na
 
 ZipEntryData ZipArchive::read(const std::string& name) const {
   const Entry& found = entry(name);
-  if (found.flags & kEncryptedFlag) fail("zip entry '" + name + "' is encrypted");
+  if (found.flags & zip_archive::kEncryptedFlag) fail("zip entry '" + name + "' is encrypted");
   switch (found.method) {
-    case kMethodStored:
+    case zip_archive::kMethodStored:
       if (found.compressed_size != found.uncompressed_size)
         fail("corrupt zip archive: stored entry '" + name + "' has different compressed and uncompressed sizes");
       return ZipEntryData::in_place(file_.bytes().slice(found.data_offset, found.compressed_size));
-    case kMethodDeflated:
+    case zip_archive::kMethodDeflated:
       return ZipEntryData::owned(inflate(name, found));
     default:
       fail("zip entry '" + name + "' uses compression method " + std::to_string(found.method) +
@@ -201,11 +201,11 @@ ZipEntryData ZipArchive::read(const std::string& name) const {
 }
 
 std::vector<uint8_t> ZipArchive::inflate(const std::string& name, const Entry& found) const {
-  if (found.uncompressed_size > found.compressed_size * kMaxDeflateRatio + kMaxDeflateSlack)
+  if (found.uncompressed_size > found.compressed_size * zip_archive::kMaxDeflateRatio + zip_archive::kMaxDeflateSlack)
     fail("corrupt zip archive: entry '" + name + "' claims to inflate from " + std::to_string(found.compressed_size) +
          " to " + std::to_string(found.uncompressed_size) + " bytes, more than DEFLATE can");
   std::vector<uint8_t> output(found.uncompressed_size);
-  InflateStream inflater;
+  zip_archive::InflateStream inflater;
   if (!inflater.init()) fail("cannot initialize zlib to inflate zip entry '" + name + "'");
   z_stream& stream = inflater.get();
 
@@ -215,8 +215,8 @@ std::vector<uint8_t> ZipArchive::inflate(const std::string& name, const Entry& f
   uint64_t output_left = output.size();
   int status = Z_OK;
   do {
-    if (stream.avail_in == 0) feed_chunk(input_cursor, input_left, stream.next_in, stream.avail_in);
-    if (stream.avail_out == 0) feed_chunk(output_cursor, output_left, stream.next_out, stream.avail_out);
+    if (stream.avail_in == 0) zip_archive::feed_chunk(input_cursor, input_left, stream.next_in, stream.avail_in);
+    if (stream.avail_out == 0) zip_archive::feed_chunk(output_cursor, output_left, stream.next_out, stream.avail_out);
     status = ::inflate(&stream, Z_NO_FLUSH);
   } while (status == Z_OK);
   if (status != Z_STREAM_END || stream.total_out != found.uncompressed_size || stream.avail_in != 0 || input_left != 0)

@@ -18,7 +18,7 @@ extern "C" {
 
 namespace uprez {
 
-namespace {
+namespace ffmpeg_reader {
 
 bool pixel_format_has_alpha(int format) {
   const AVPixFmtDescriptor* descriptor = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(format));
@@ -186,10 +186,10 @@ class FfmpegVideoReader final : public FrameReader {
   bool shortfall_reported_ = false;
 };
 
-}  // namespace
+}  // namespace ffmpeg_reader
 
 std::unique_ptr<FrameReader> open_ffmpeg_video(const std::string& path) {
-  return std::make_unique<FfmpegVideoReader>(path);
+  return std::make_unique<ffmpeg_reader::FfmpegVideoReader>(path);
 }
 
 }  // namespace uprez

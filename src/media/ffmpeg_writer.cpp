@@ -19,7 +19,7 @@ extern "C" {
 
 namespace uprez {
 
-namespace {
+namespace ffmpeg_writer {
 
 // The encoder for a name or alias: h264, h265/hevc, vp9 and av1 map to the libraries Debian's FFmpeg has.
 const AVCodec* find_encoder(const std::string& name) {
@@ -291,11 +291,11 @@ class FfmpegVideoWriter final : public FrameWriter {
   std::unique_ptr<SideStreamCopier> side_streams_;
 };
 
-}  // namespace
+}  // namespace ffmpeg_writer
 
 std::unique_ptr<FrameWriter> create_ffmpeg_video(const std::string& path, const StreamInfo& info,
                                                  const VideoEncodeOptions& options) {
-  return std::make_unique<FfmpegVideoWriter>(path, info, options);
+  return std::make_unique<ffmpeg_writer::FfmpegVideoWriter>(path, info, options);
 }
 
 }  // namespace uprez

@@ -9,7 +9,7 @@
 
 namespace uprez {
 
-namespace {
+namespace frame_pipeline {
 
 // The first failure of any stage, and the queues to close so that every stage stops.
 class PipelineFailure {
@@ -41,7 +41,7 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-}  // namespace
+}  // namespace frame_pipeline
 
 FramePipelineTimes run_frame_pipeline(const std::function<std::optional<Frame>()>& read,
                                       const std::function<Frame(Frame)>& process,
@@ -49,7 +49,7 @@ FramePipelineTimes run_frame_pipeline(const std::function<std::optional<Frame>()
                                       const std::function<void(int64_t)>& processed, size_t depth) {
   const auto start = std::chrono::steady_clock::now();
   BoundedQueue<Frame> decoded(depth), done(depth);
-  PipelineFailure failure(decoded, done);
+  frame_pipeline::PipelineFailure failure(decoded, done);
   std::thread reader([&] {
     try {
       while (std::optional<Frame> frame = read())
@@ -72,7 +72,7 @@ FramePipelineTimes run_frame_pipeline(const std::function<std::optional<Frame>()
     while (std::optional<Frame> frame = decoded.pop()) {
       const auto process_start = std::chrono::steady_clock::now();
       Frame result = process(std::move(*frame));
-      times.process_seconds += seconds_since(process_start);
+      times.process_seconds += frame_pipeline::seconds_since(process_start);
       ++times.frames;
       processed(times.frames);
       if (!done.push(std::move(result))) break;
@@ -84,7 +84,7 @@ FramePipelineTimes run_frame_pipeline(const std::function<std::optional<Frame>()
   reader.join();
   writer.join();
   failure.rethrow_first();
-  times.wall_seconds = seconds_since(start);
+  times.wall_seconds = frame_pipeline::seconds_since(start);
   return times;
 }
 

@@ -13,7 +13,7 @@
 
 namespace uprez {
 
-namespace {
+namespace media_file {
 
 const std::array<const char*, 8> kVideoExtensions = {".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".mpg", ".ts"};
 
@@ -44,7 +44,7 @@ bool png_is_animated(std::ifstream& file) {
   return false;
 }
 
-}  // namespace
+}  // namespace media_file
 
 const char* const kAnimationExtensionsText = ".webp, .gif, .apng, .mp4, .mkv, .webm, .mov or .avi";
 
@@ -56,16 +56,16 @@ bool is_animation_or_video(const std::string& path) {
   if (std::memcmp(magic, "GIF8", 4) == 0) return true;
   if (std::memcmp(magic, "\x89PNG\r\n\x1a\n", 8) == 0) {
     file.clear();  // a file shorter than the magic buffer
-    return png_is_animated(file);
+    return media_file::png_is_animated(file);
   }
   if (std::memcmp(magic, "RIFF", 4) == 0 && std::memcmp(magic + 8, "WEBPVP8X", 8) == 0)
     return (static_cast<uint8_t>(magic[20]) & 0x02) != 0;  // the VP8X animation flag
-  return is_video_extension(lower_extension(path));
+  return media_file::is_video_extension(media_file::lower_extension(path));
 }
 
 bool is_animation_extension(const std::string& extension) {
-  const std::string lowered = lower(extension);
-  return lowered == ".webp" || lowered == ".gif" || lowered == ".apng" || is_video_extension(lowered);
+  const std::string lowered = media_file::lower(extension);
+  return lowered == ".webp" || lowered == ".gif" || lowered == ".apng" || media_file::is_video_extension(lowered);
 }
 
 std::unique_ptr<FrameReader> open_frames(const std::string& path) {
@@ -78,7 +78,7 @@ std::unique_ptr<FrameReader> open_frames(const std::string& path) {
 
 std::unique_ptr<FrameWriter> create_frames_writer(const std::string& path, const StreamInfo& info,
                                                   const AnimationWriteOptions& options) {
-  const std::string extension = lower_extension(path);
+  const std::string extension = media_file::lower_extension(path);
   if (extension == ".webp") return create_webp_animation(path, info, {options.lossless, options.quality});
   if (!is_animation_extension(extension))
     throw Error(path + ": uprez does not write animations or videos as \"" + extension +

@@ -15,7 +15,7 @@ extern "C" {
 
 namespace uprez {
 
-namespace {
+namespace side_streams {
 
 bool is_text_subtitle(AVCodecID codec) {
   const AVCodecDescriptor* descriptor = avcodec_descriptor_get(codec);
@@ -50,7 +50,7 @@ T pick_supported(const T* supported, T end, T wanted, T fallback) {
   return supported[0];
 }
 
-}  // namespace
+}  // namespace side_streams
 
 // One carried stream: where its packets go, and for re-encoded audio the decoder, converting filters and encoder.
 struct SideStreamCopier::Stream {
@@ -128,8 +128,8 @@ struct SideStreamCopier::Stream {
       av_channel_layout_default(&decoder->ch_layout, channels);
     }
 
-    encoder->sample_rate = pick_supported(codec->supported_samplerates, 0, decoder->sample_rate, 48000);
-    encoder->sample_fmt = pick_supported(codec->sample_fmts, AV_SAMPLE_FMT_NONE, decoder->sample_fmt,
+    encoder->sample_rate = side_streams::pick_supported(codec->supported_samplerates, 0, decoder->sample_rate, 48000);
+    encoder->sample_fmt = side_streams::pick_supported(codec->sample_fmts, AV_SAMPLE_FMT_NONE, decoder->sample_fmt,
                                          AV_SAMPLE_FMT_FLTP);
     av_channel_layout_copy(&encoder->ch_layout, &decoder->ch_layout);
     if (codec->ch_layouts != nullptr) {
@@ -149,10 +149,10 @@ struct SideStreamCopier::Stream {
         "time_base=" + std::to_string(in->time_base.num) + "/" + std::to_string(in->time_base.den) +
         ":sample_rate=" + std::to_string(decoder->sample_rate) +
         ":sample_fmt=" + av_get_sample_fmt_name(decoder->sample_fmt) +
-        ":channel_layout=" + channel_layout_text(decoder->ch_layout);
+        ":channel_layout=" + side_streams::channel_layout_text(decoder->ch_layout);
     const std::string conversion = std::string("aformat=sample_fmts=") + av_get_sample_fmt_name(encoder->sample_fmt) +
                                    ":sample_rates=" + std::to_string(encoder->sample_rate) +
-                                   ":channel_layouts=" + channel_layout_text(encoder->ch_layout);
+                                   ":channel_layouts=" + side_streams::channel_layout_text(encoder->ch_layout);
     filters = std::make_unique<FilterGraph>("abuffer", source_args, conversion, "audio conversion filters");
     if ((codec->capabilities & AV_CODEC_CAP_VARIABLE_FRAME_SIZE) == 0 && encoder->frame_size > 0)
       filters->set_output_frame_size(encoder->frame_size);
@@ -178,7 +178,7 @@ SideStreamCopier::SideStreamCopier(const SideStreams& options, AVFormatContext* 
       const char* codec_name = avcodec_get_name(in->codecpar->codec_id);
       const std::string label =
           std::string(audio ? "audio" : "subtitle") + " stream " + std::to_string(i) + " (" + codec_name + ")";
-      const AVCodecID own_codec = audio ? container.audio_codec : text_subtitle_codec(container);
+      const AVCodecID own_codec = audio ? container.audio_codec : side_streams::text_subtitle_codec(container);
       if (own_codec == AV_CODEC_ID_NONE) {
         notes_.push_back(label + ": left out (." + extension + " holds no " + (audio ? "audio" : "subtitles") + ")");
         continue;
@@ -186,7 +186,7 @@ SideStreamCopier::SideStreamCopier(const SideStreams& options, AVFormatContext* 
       // 1: the container takes the codec; < 0: it cannot say (the header will tell).
       const bool copies = avformat_query_codec(&container, in->codecpar->codec_id, FF_COMPLIANCE_NORMAL) != 0;
       // Audio can always be re-encoded; subtitles only from text to text.
-      const bool convertible = audio || (is_text_subtitle(in->codecpar->codec_id) && is_text_subtitle(own_codec));
+      const bool convertible = audio || (side_streams::is_text_subtitle(in->codecpar->codec_id) && side_streams::is_text_subtitle(own_codec));
       const AVCodec* encoder = !copies && convertible ? avcodec_find_encoder(own_codec) : nullptr;
       if (!copies && encoder == nullptr) {
         notes_.push_back(label + ": left out (." + extension + " does not take " + codec_name + ")");

@@ -14,7 +14,7 @@
 
 namespace uprez {
 
-namespace {
+namespace webp_animation {
 
 constexpr Rational kMilliseconds{1, 1000};
 constexpr uint64_t kMaxFileBytes = uint64_t{1} << 31;
@@ -163,15 +163,15 @@ class WebpAnimationWriter final : public FrameWriter {
   int end_time_ = 0;
 };
 
-}  // namespace
+}  // namespace webp_animation
 
 std::unique_ptr<FrameReader> open_webp_animation(const std::string& path) {
-  return std::make_unique<WebpAnimationReader>(path);
+  return std::make_unique<webp_animation::WebpAnimationReader>(path);
 }
 
 std::unique_ptr<FrameWriter> create_webp_animation(const std::string& path, const StreamInfo& info,
                                                    const WebpAnimationOptions& options) {
-  return std::make_unique<WebpAnimationWriter>(path, info, options);
+  return std::make_unique<webp_animation::WebpAnimationWriter>(path, info, options);
 }
 
 }  // namespace uprez

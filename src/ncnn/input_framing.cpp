@@ -8,7 +8,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace input_framing {
 
 constexpr int kSamePadding = -233;  // -233 / -234: ncnn's "same" padding modes
 constexpr int kSamePaddingLower = -234;
@@ -84,13 +84,13 @@ torch::Tensor border_indices(int64_t size, int64_t before, int64_t after, InputF
 
 int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
 
-}  // namespace
+}  // namespace input_framing
 
 bool graph_crops_input(const ParamFile& file) {
   return std::any_of(file.layers.begin(), file.layers.end(), [](const ParamLayer& layer) {
     if (layer.type == "Crop") return true;
-    if (layer.type == "Convolution" || layer.type == "ConvolutionDepthWise") return convolution_crops(layer.params);
-    if (layer.type == "Pooling") return pooling_crops(layer.params);
+    if (layer.type == "Convolution" || layer.type == "ConvolutionDepthWise") return input_framing::convolution_crops(layer.params);
+    if (layer.type == "Pooling") return input_framing::pooling_crops(layer.params);
     return false;
   });
 }
@@ -106,7 +106,7 @@ InputFraming measure_input_framing(const Net& net, const ParamFile& file, const 
   for (const int64_t start : {64, 160, 400}) {
     std::vector<std::pair<int64_t, int64_t>> accepted;  // (input size, crop)
     for (int64_t size = start; size < start + kProbesPerStart; ++size)
-      if (const auto output = probe_output_size(net, input_blob, output_blob, channels, size, device))
+      if (const auto output = input_framing::probe_output_size(net, input_blob, output_blob, channels, size, device))
         accepted.emplace_back(size, size * scale - *output);
     if (accepted.empty()) continue;
     const int64_t least_crop =
@@ -128,7 +128,7 @@ InputFraming measure_input_framing(const Net& net, const ParamFile& file, const 
       if (exact[i] - exact[i - 1] != framing.align || (exact[i] - 2 * framing.prepadding) % framing.align != 0)
         throw Error(path + ": the sizes the network takes exactly are not a padding of " +
                     std::to_string(framing.prepadding) + " around a multiple of " + std::to_string(framing.align));
-    if (is_real_cugan_graph(file)) {
+    if (input_framing::is_real_cugan_graph(file)) {
       framing.border = InputFraming::Border::Reflect101;
       framing.adds_nearest_base = scale == 4;
     }
@@ -140,8 +140,8 @@ InputFraming measure_input_framing(const Net& net, const ParamFile& file, const 
 
 torch::Tensor pad_image(const torch::Tensor& image, int64_t top, int64_t bottom, int64_t left, int64_t right,
                         InputFraming::Border border) {
-  const torch::Tensor rows = border_indices(image.size(-2), top, bottom, border, image.device());
-  const torch::Tensor columns = border_indices(image.size(-1), left, right, border, image.device());
+  const torch::Tensor rows = input_framing::border_indices(image.size(-2), top, bottom, border, image.device());
+  const torch::Tensor columns = input_framing::border_indices(image.size(-1), left, right, border, image.device());
   return image.index_select(-2, rows).index_select(-1, columns);
 }
 
@@ -150,8 +150,8 @@ torch::Tensor run_framed(const Net& net, const InputFraming& framing, const torc
   const int64_t height = image.size(1), width = image.size(2);
   const int64_t pad = framing.prepadding;
   const torch::Tensor framed =
-      framing.crops_input() ? pad_image(image, pad, pad + round_up(height, framing.align) - height, pad,
-                                        pad + round_up(width, framing.align) - width, framing.border)
+      framing.crops_input() ? pad_image(image, pad, pad + input_framing::round_up(height, framing.align) - height, pad,
+                                        pad + input_framing::round_up(width, framing.align) - width, framing.border)
                             : image;
   torch::Tensor output = net.run(framed, input_blob, output_blob);
   const int64_t expected_height = (framed.size(1) - 2 * pad) * scale;

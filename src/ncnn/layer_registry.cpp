@@ -6,7 +6,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace layer_registry {
 
 const std::map<std::string, std::function<std::unique_ptr<Layer>()>>& factories() {
   static const std::map<std::string, std::function<std::unique_ptr<Layer>()>> table = {
@@ -41,11 +41,11 @@ const std::map<std::string, std::function<std::unique_ptr<Layer>()>>& factories(
   return table;
 }
 
-}  // namespace
+}  // namespace layer_registry
 
 std::unique_ptr<Layer> create_layer(const std::string& type) {
-  const auto found = factories().find(type);
-  if (found == factories().end()) return nullptr;
+  const auto found = layer_registry::factories().find(type);
+  if (found == layer_registry::factories().end()) return nullptr;
   std::unique_ptr<Layer> layer = found->second();
   if (layer) layer->type = type;
   return layer;
@@ -53,7 +53,7 @@ std::unique_ptr<Layer> create_layer(const std::string& type) {
 
 std::vector<std::string> layer_types() {
   std::vector<std::string> types;
-  for (const auto& entry : factories()) types.push_back(entry.first);
+  for (const auto& entry : layer_registry::factories()) types.push_back(entry.first);
   return types;
 }
 

@@ -8,7 +8,7 @@ namespace uprez::ncnn {
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the .bin payloads are copied as little-endian values");
 
-namespace {
+namespace model_bin {
 
 // The 4-byte tags ncnn writes before a type-0 buffer.
 constexpr uint32_t kFloat16Tag = 0x01306B47;
@@ -52,28 +52,28 @@ torch::Tensor take_quantized(ByteReader& reader, const std::string& path, int64_
   return values;
 }
 
-}  // namespace
+}  // namespace model_bin
 
 ModelBin::ModelBin(ByteView bytes, std::string path) : reader_(bytes, path), path_(std::move(path)) {}
 
 torch::Tensor ModelBin::load(int64_t count, int type) {
   if (count < 0) throw Error(path_ + ": cannot load a negative number of weights (" + std::to_string(count) + ")");
-  if (type == 1) return take_values(reader_, path_, count, torch::kFloat32, "fp32 weights");
+  if (type == 1) return model_bin::take_values(reader_, path_, count, torch::kFloat32, "fp32 weights");
   if (type != 0) throw Error(path_ + ": unsupported weight load type " + std::to_string(type));
 
   if (reader_.remaining() < 4)
     throw Error(path_ + ": file too short: a weight tag is needed at offset " + std::to_string(reader_.position()) +
                 ", only " + std::to_string(reader_.remaining()) + " bytes left");
   switch (reader_.u32()) {
-    case kFloat16Tag:
-      return take_values(reader_, path_, count, torch::kHalf, "fp16 weights");
-    case kInt8Tag:
-      return take_values(reader_, path_, count, torch::kInt8, "int8 weights");
-    case kFloat32Tag:
-    case kPlainFloat32Tag:
-      return take_values(reader_, path_, count, torch::kFloat32, "fp32 weights");
+    case model_bin::kFloat16Tag:
+      return model_bin::take_values(reader_, path_, count, torch::kHalf, "fp16 weights");
+    case model_bin::kInt8Tag:
+      return model_bin::take_values(reader_, path_, count, torch::kInt8, "int8 weights");
+    case model_bin::kFloat32Tag:
+    case model_bin::kPlainFloat32Tag:
+      return model_bin::take_values(reader_, path_, count, torch::kFloat32, "fp32 weights");
     default:  // ncnn reads any other tag with a non-zero byte as a quantization table
-      return take_quantized(reader_, path_, count);
+      return model_bin::take_quantized(reader_, path_, count);
   }
 }
 

@@ -12,7 +12,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace net {
 
 // Runs `step` so that whatever it throws becomes an Error naming the layer: messages that already start with the
 // layer's context keep it, others (from the .bin reader or LibTorch) get it put in front.
@@ -27,7 +27,7 @@ auto naming_layer(const Layer& layer, Step&& step) -> decltype(step()) {
   }
 }
 
-}  // namespace
+}  // namespace net
 
 Net Net::load(const std::string& param_path, const std::string& bin_path, const Option& opt) {
   return load(read_param_file(param_path), param_path, bin_path, opt);
@@ -64,7 +64,7 @@ Net Net::load(const ParamFile& file, const std::string& param_path, const std::s
     entry.layer->name = description.name;
     entry.layer->context = context;
     entry.layer->output_count = static_cast<int>(entry.outputs.size());
-    naming_layer(*entry.layer, [&] { entry.layer->load_param(description.params); });
+    net::naming_layer(*entry.layer, [&] { entry.layer->load_param(description.params); });
     net.layers_.push_back(std::move(entry));
   }
   if (net.blob_names_.size() != static_cast<size_t>(file.blob_count))
@@ -79,7 +79,7 @@ Net Net::load(const ParamFile& file, const std::string& param_path, const std::s
 
   const MappedFile bin_file(bin_path);
   ModelBin bin(bin_file.bytes(), bin_path);
-  for (LayerEntry& entry : net.layers_) naming_layer(*entry.layer, [&] { entry.layer->load_model(bin); });
+  for (LayerEntry& entry : net.layers_) net::naming_layer(*entry.layer, [&] { entry.layer->load_model(bin); });
   if (bin.remaining() != 0)
     throw Error(bin_path + ": " + std::to_string(bin.remaining()) +
                 " bytes are left over after the last layer's weights (does it belong to " + param_path + "?)");
@@ -91,7 +91,7 @@ bool Net::has_blob(const std::string& name) const {
   return std::find(blob_names_.begin(), blob_names_.end(), name) != blob_names_.end();
 }
 
-namespace {
+namespace net {
 
 // A blob during a run: a tensor in ncnn's Mat shape, a (1, c, h, w) feature map, or both once converted.
 class Blob {
@@ -342,7 +342,7 @@ std::vector<Blob> run_layer(const Layer& layer, const std::vector<Blob*>& inputs
   return std::vector<Blob>(outputs.begin(), outputs.end());
 }
 
-}  // namespace
+}  // namespace net
 
 torch::Tensor Net::run(const torch::Tensor& input, const std::string& input_blob,
                        const std::string& output_blob) const {
@@ -439,30 +439,30 @@ torch::Tensor Net::run(const Inputs& inputs, const std::string& output_blob) con
     for (const int blob : reads(step)) ++readers_left[blob];
   ++readers_left[output_index];
 
-  std::vector<Blob> values(blob_names_.size());
-  for (const auto& [name, tensor] : inputs) values[blob_index(name)] = Blob(tensor);
-  ConcatChains concat_chains(layers_, steps, blob_names_.size());
+  std::vector<net::Blob> values(blob_names_.size());
+  for (const auto& [name, tensor] : inputs) values[blob_index(name)] = net::Blob(tensor);
+  net::ConcatChains concat_chains(layers_, steps, blob_names_.size());
   for (const Step& step : steps) {
     const LayerEntry& entry = layers_[step.layer];
-    std::vector<Blob*> inputs;
+    std::vector<net::Blob*> inputs;
     for (const int blob : entry.inputs) inputs.push_back(&values[blob]);
-    std::vector<Blob> outputs;
+    std::vector<net::Blob> outputs;
     if (const std::optional<FeatureMap> view = concat_chains.view(step.layer, inputs)) outputs.emplace_back(*view);
     const FeatureMap* like = !inputs.empty() && inputs[0]->is_map() ? &inputs[0]->map() : nullptr;
     const std::optional<FeatureMap> destination =
         step.outputs.size() == 1 && outputs.empty() ? concat_chains.destination(step.outputs[0], like) : std::nullopt;
     if (!step.fused.empty() && outputs.empty())
-      if (const std::optional<PostOps> epilogue = epilogue_of(layers_, step, values))
-        outputs = run_layer(*entry.layer, inputs, *epilogue, destination);
+      if (const std::optional<PostOps> epilogue = net::epilogue_of(layers_, step, values))
+        outputs = net::run_layer(*entry.layer, inputs, *epilogue, destination);
     if (outputs.empty()) {
       // Unfused: the layer, then each fused layer on its result.
-      outputs = run_layer(*entry.layer, inputs, {}, step.fused.empty() ? destination : std::nullopt);
+      outputs = net::run_layer(*entry.layer, inputs, {}, step.fused.empty() ? destination : std::nullopt);
       for (const FusedLayer& fused : step.fused) {
         if (outputs.size() != 1) break;
-        Blob result = outputs[0];
-        std::vector<Blob*> operands{&result};
+        net::Blob result = outputs[0];
+        std::vector<net::Blob*> operands{&result};
         if (fused.other >= 0) operands.insert(operands.begin() + (fused.slot == 0 ? 1 : 0), &values[fused.other]);
-        outputs = run_layer(*layers_[fused.layer].layer, operands, {});
+        outputs = net::run_layer(*layers_[fused.layer].layer, operands, {});
       }
     }
     const Layer& last = step.fused.empty() ? *entry.layer : *layers_[step.fused.back().layer].layer;
@@ -476,7 +476,7 @@ torch::Tensor Net::run(const Inputs& inputs, const std::string& output_blob) con
       concat_chains.produced(blob, values[blob]);
     }
     for (const int blob : reads(step))
-      if (--readers_left[blob] == 0) values[blob] = Blob();
+      if (--readers_left[blob] == 0) values[blob] = net::Blob();
   }
   return values[output_index].tensor();
 }

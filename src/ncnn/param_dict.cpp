@@ -4,7 +4,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace param_dict {
 
 // The numbers of `value` as `Number`, in order.
 template <typename Number>
@@ -15,7 +15,7 @@ std::vector<Number> converted(const ParamDict::Value& value) {
   return numbers;
 }
 
-}  // namespace
+}  // namespace param_dict
 
 int ParamDict::get_int(int id, int fallback) const {
   const auto found = values_.find(id);
@@ -38,13 +38,13 @@ std::vector<int> ParamDict::get_ints(int id) const {
   const auto found = values_.find(id);
   if (found == values_.end()) return {};
   if (found->second.is_float) fail(id, "holds floats, expected integers");
-  return converted<int>(found->second);
+  return param_dict::converted<int>(found->second);
 }
 
 std::vector<float> ParamDict::get_floats(int id) const {
   const auto found = values_.find(id);
   if (found == values_.end()) return {};
-  return converted<float>(found->second);
+  return param_dict::converted<float>(found->second);
 }
 
 void ParamDict::fail(int id, const std::string& message) const {

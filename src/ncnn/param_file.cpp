@@ -11,7 +11,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace param_file {
 
 constexpr char kMagic[] = "7767517";
 // ncnn's NCNN_MAX_PARAM_COUNT: ids run from 0 to 31.
@@ -267,30 +267,30 @@ class ParamFileParser {
   std::string path_;
 };
 
-}  // namespace
+}  // namespace param_file
 
 ParamDict parse_param_pairs(const std::vector<std::string>& tokens, const std::string& context) {
   ParamDict params(context);
   for (const std::string& token : tokens) {
-    const auto fail = [&](const std::string& problem) { fail_parameter(context, token, problem); };
+    const auto fail = [&](const std::string& problem) { param_file::fail_parameter(context, token, problem); };
     const size_t equals = token.find('=');
     if (equals == std::string::npos) fail("expected id=value");
-    const std::optional<int64_t> key = parse_integer(std::string_view(token).substr(0, equals));
+    const std::optional<int64_t> key = param_file::parse_integer(std::string_view(token).substr(0, equals));
     if (!key || *key < std::numeric_limits<int>::min() || *key > std::numeric_limits<int>::max())
       fail("the id is not an integer");
     const std::string_view value_text = std::string_view(token).substr(equals + 1);
     if (value_text.empty()) fail("missing value");
 
-    std::vector<std::string_view> elements = split_commas(value_text);
-    const bool old_style_array = *key <= -kOldArrayBase;
-    const int64_t id = old_style_array ? -*key - kOldArrayBase : *key;
-    if (id < 0 || id >= kParamIdCount)
-      fail("id " + std::to_string(id) + " is out of range (0 to " + std::to_string(kParamIdCount - 1) + ")");
+    std::vector<std::string_view> elements = param_file::split_commas(value_text);
+    const bool old_style_array = *key <= -param_file::kOldArrayBase;
+    const int64_t id = old_style_array ? -*key - param_file::kOldArrayBase : *key;
+    if (id < 0 || id >= param_file::kParamIdCount)
+      fail("id " + std::to_string(id) + " is out of range (0 to " + std::to_string(param_file::kParamIdCount - 1) + ")");
 
     bool is_array = elements.size() > 1;
     if (old_style_array) {
-      const std::optional<int64_t> length = parse_integer(elements[0]);
-      if (!length) fail("the array length " + excerpt(elements[0]) + " is not an integer");
+      const std::optional<int64_t> length = param_file::parse_integer(elements[0]);
+      if (!length) fail("the array length " + param_file::excerpt(elements[0]) + " is not an integer");
       elements.erase(elements.begin());
       if (*length != static_cast<int64_t>(elements.size()))
         fail("the array length is " + std::to_string(*length) + " but " + std::to_string(elements.size()) +
@@ -300,8 +300,8 @@ ParamDict parse_param_pairs(const std::vector<std::string>& tokens, const std::s
       elements.pop_back();  // ncnn ends an array at a trailing comma, so "id=v," is a one-element array
     }
 
-    ParamDict::Value value = parse_value(elements, is_array, context, token);
-    if (id != kShapeHintsId && id != kFeatureMaskId) params.set(static_cast<int>(id), std::move(value));
+    ParamDict::Value value = param_file::parse_value(elements, is_array, context, token);
+    if (id != param_file::kShapeHintsId && id != param_file::kFeatureMaskId) params.set(static_cast<int>(id), std::move(value));
   }
   return params;
 }
@@ -309,7 +309,7 @@ ParamDict parse_param_pairs(const std::vector<std::string>& tokens, const std::s
 ParamFile read_param_file(const std::string& path) {
   const MappedFile file(path);
   const std::string_view text(reinterpret_cast<const char*>(file.bytes().data), file.size());
-  return ParamFileParser(path).parse(text);
+  return param_file::ParamFileParser(path).parse(text);
 }
 
 }  // namespace uprez::ncnn

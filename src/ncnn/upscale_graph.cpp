@@ -7,7 +7,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace upscale_graph {
 
 bool is_convolution(const std::string& type) {
   return type == "Convolution" || type == "Convolution1D" || type == "ConvolutionDepthWise";
@@ -16,7 +16,7 @@ bool is_deconvolution(const std::string& type) {
   return type == "Deconvolution" || type == "DeconvolutionDepthWise";
 }
 
-}  // namespace
+}  // namespace upscale_graph
 
 UpscaleGraph describe_upscale_graph(const ParamFile& file, const std::string& path) {
   double scale = 1;
@@ -35,12 +35,12 @@ UpscaleGraph describe_upscale_graph(const ParamFile& file, const std::string& pa
       const int factor = params.get_int(0, 1);
       scale *= factor;
       pixel_shuffle *= factor;
-    } else if (is_convolution(layer.type) || is_deconvolution(layer.type)) {
+    } else if (upscale_graph::is_convolution(layer.type) || upscale_graph::is_deconvolution(layer.type)) {
       if (first_convolution == nullptr) first_convolution = &layer;
       last_convolution = &layer;
       const int stride = params.get_int(3, 1);
       if (stride < 1) params.fail(3, "stride must be positive");
-      scale = is_convolution(layer.type) ? scale / stride : scale * stride;
+      scale = upscale_graph::is_convolution(layer.type) ? scale / stride : scale * stride;
     }
   }
   if (last_convolution == nullptr) throw Error(path + ": unsupported NCNN model: it has no Convolution layers");

@@ -6,7 +6,7 @@
 
 namespace uprez {
 
-namespace {
+namespace conv_options {
 
 enum class Mode { Off, Direct, Winograd, Sgemm };
 
@@ -25,20 +25,20 @@ std::atomic<bool>& enabled_flag() {
   return flag;
 }
 
-}  // namespace
+}  // namespace conv_options
 
 const ConvOptions& ConvOptions::defaults() {
   static const ConvOptions options = [] {
-    const Mode mode = environment_mode();
+    const conv_options::Mode mode = conv_options::environment_mode();
     ConvOptions o;
-    o.winograd = mode == Mode::Winograd;
-    o.sgemm = mode == Mode::Sgemm;
+    o.winograd = mode == conv_options::Mode::Winograd;
+    o.sgemm = mode == conv_options::Mode::Sgemm;
     return o;
   }();
   return options;
 }
 
-void set_fast_conv_enabled(bool enabled) { enabled_flag() = enabled; }
-bool fast_conv_enabled() { return enabled_flag(); }
+void set_fast_conv_enabled(bool enabled) { conv_options::enabled_flag() = enabled; }
+bool fast_conv_enabled() { return conv_options::enabled_flag(); }
 
 }  // namespace uprez

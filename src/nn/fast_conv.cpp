@@ -10,7 +10,7 @@
 
 namespace uprez {
 
-namespace {
+namespace fast_conv {
 
 namespace F = torch::nn::functional;
 
@@ -18,7 +18,7 @@ bool zero_padding_mode(const torch::nn::Conv2dOptions& options) {
   return c10::get_if<torch::enumtype::kZeros>(&options.padding_mode()) != nullptr;
 }
 
-}  // namespace
+}  // namespace fast_conv
 
 struct FastConv2dImpl::State {
   explicit State(ConvGeometry geometry) : onednn(geometry) {}
@@ -85,7 +85,7 @@ void FastConv2dImpl::set_last_implementation(std::string name) const {
 
 bool FastConv2dImpl::weights_ready() const {
   const bool grad = torch::GradMode::is_enabled() && (weight.requires_grad() || (bias.defined() && bias.requires_grad()));
-  return fast_conv_enabled() && !grad && zero_padding_mode(options) && weight.device().is_cpu() &&
+  return fast_conv_enabled() && !grad && fast_conv::zero_padding_mode(options) && weight.device().is_cpu() &&
          weight.scalar_type() == torch::kFloat &&
          (!bias.defined() || (bias.device().is_cpu() && bias.scalar_type() == torch::kFloat));
 }
@@ -108,12 +108,12 @@ torch::Tensor FastConv2dImpl::torch_forward(const torch::Tensor& x) const {
   torch::Tensor input = x;
   std::vector<int64_t> conv_padding{padding[0], padding[2]};
   const bool symmetric = padding[0] == padding[1] && padding[2] == padding[3];
-  if (!zero_padding_mode(options) || !symmetric) {
-    F::PadFuncOptions::mode_t mode = torch::kConstant;
+  if (!fast_conv::zero_padding_mode(options) || !symmetric) {
+    fast_conv::F::PadFuncOptions::mode_t mode = torch::kConstant;
     if (c10::get_if<torch::enumtype::kReflect>(&options.padding_mode())) mode = torch::kReflect;
     if (c10::get_if<torch::enumtype::kReplicate>(&options.padding_mode())) mode = torch::kReplicate;
     if (c10::get_if<torch::enumtype::kCircular>(&options.padding_mode())) mode = torch::kCircular;
-    input = F::pad(x, F::PadFuncOptions({padding[2], padding[3], padding[0], padding[1]}).mode(mode));
+    input = fast_conv::F::pad(x, fast_conv::F::PadFuncOptions({padding[2], padding[3], padding[0], padding[1]}).mode(mode));
     conv_padding = {0, 0};
   }
   return torch::conv2d(input, weight, bias, *options.stride(), conv_padding, *options.dilation(), options.groups());

@@ -14,7 +14,7 @@
 
 namespace uprez {
 
-namespace {
+namespace matmul {
 
 namespace F = torch::nn::functional;
 
@@ -96,13 +96,13 @@ void batched_sgemm(const torch::Tensor& a, const torch::Tensor& b, const torch::
   }
 }
 
-}  // namespace
+}  // namespace matmul
 
-void set_fast_matmul_enabled(bool enabled) { enabled_flag() = enabled; }
-bool fast_matmul_enabled() { return enabled_flag(); }
+void set_fast_matmul_enabled(bool enabled) { matmul::enabled_flag() = enabled; }
+bool fast_matmul_enabled() { return matmul::enabled_flag(); }
 
 torch::Tensor fast_matmul(const torch::Tensor& a, const torch::Tensor& b) {
-  if (a.dim() < 2 || b.dim() < 2 || !fast_path_applies(a) || !fast_path_applies(b) || a.size(-1) != b.size(-2))
+  if (a.dim() < 2 || b.dim() < 2 || !matmul::fast_path_applies(a) || !matmul::fast_path_applies(b) || a.size(-1) != b.size(-2))
     return torch::matmul(a, b);
   torch::NoGradGuard no_grad;
   const int64_t m = a.size(-2), k = a.size(-1), n = b.size(-1);
@@ -114,30 +114,30 @@ torch::Tensor fast_matmul(const torch::Tensor& a, const torch::Tensor& b) {
   // A right operand without batch dimensions: one product over all rows of the left one (F::linear's case).
   if (b.dim() == 2 && a.dim() > 2) {
     torch::Tensor rows = a.reshape({1, -1, k});
-    GemmOperand unused;
-    if (!gemm_operand(rows, unused)) rows = rows.contiguous();
+    matmul::GemmOperand unused;
+    if (!matmul::gemm_operand(rows, unused)) rows = rows.contiguous();
     torch::Tensor out = torch::empty({1, rows.size(1), n}, a.options());
-    if (out.numel() > 0) batched_sgemm(rows, as_gemm_batch(b), out);
+    if (out.numel() > 0) matmul::batched_sgemm(rows, matmul::as_gemm_batch(b), out);
     return out.view(out_sizes);
   }
   // Operands whose batch is all ones are shared; others are broadcast to the full batch.
   const auto shared_or_expanded = [&](const torch::Tensor& t, const std::vector<int64_t>& own_batch) {
-    if (c10::multiply_integers(own_batch) == 1) return as_gemm_batch(t.reshape({1, t.size(-2), t.size(-1)}));
-    if (own_batch == batch) return as_gemm_batch(t);
+    if (c10::multiply_integers(own_batch) == 1) return matmul::as_gemm_batch(t.reshape({1, t.size(-2), t.size(-1)}));
+    if (own_batch == batch) return matmul::as_gemm_batch(t);
     std::vector<int64_t> sizes = batch;
     sizes.insert(sizes.end(), {t.size(-2), t.size(-1)});
-    return as_gemm_batch(t.expand(sizes).contiguous());
+    return matmul::as_gemm_batch(t.expand(sizes).contiguous());
   };
   torch::Tensor out = torch::empty(out_sizes, a.options());
   if (out.numel() == 0) return out;
   if (k == 0) return out.zero_();
-  batched_sgemm(shared_or_expanded(a, a_batch), shared_or_expanded(b, b_batch), out.view({-1, m, n}));
+  matmul::batched_sgemm(shared_or_expanded(a, a_batch), shared_or_expanded(b, b_batch), out.view({-1, m, n}));
   return out;
 }
 
 torch::Tensor fast_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
-  if (x.dim() < 2 || !fast_path_applies(x) || !fast_path_applies(weight) || (bias.defined() && !fast_path_applies(bias)))
-    return F::linear(x, weight, bias);
+  if (x.dim() < 2 || !matmul::fast_path_applies(x) || !matmul::fast_path_applies(weight) || (bias.defined() && !matmul::fast_path_applies(bias)))
+    return matmul::F::linear(x, weight, bias);
   torch::Tensor out = fast_matmul(x, weight.t());
   if (bias.defined()) out.add_(bias);
   return out;

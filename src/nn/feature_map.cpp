@@ -7,11 +7,9 @@
 
 namespace uprez {
 
-namespace {
+namespace feature_map {
 
 namespace F = torch::nn::functional;
-using namespace onednn;
-using dnnl::memory;
 
 // Whether FeatureMap keeps `x` in the blocked layout.
 bool blocks(const torch::Tensor& x) {
@@ -20,25 +18,25 @@ bool blocks(const torch::Tensor& x) {
          !(torch::GradMode::is_enabled() && x.requires_grad());
 }
 
-}  // namespace
+}  // namespace feature_map
 
 FeatureMap::FeatureMap(const torch::Tensor& x) {
   TORCH_CHECK(x.dim() == 4, "FeatureMap: expected a 4-D tensor, got ", x.sizes());
   channels_ = x.size(1);
-  if (!blocks(x)) {
+  if (!feature_map::blocks(x)) {
     data_ = x;
     return;
   }
   torch::NoGradGuard no_grad;
   torch::Tensor source = x;
-  memory::desc source_desc;
-  if (!plain_desc(source, source_desc)) {
+  dnnl::memory::desc source_desc;
+  if (!onednn::plain_desc(source, source_desc)) {
     source = x.contiguous();
-    plain_desc(source, source_desc);
+    onednn::plain_desc(source, source_desc);
   }
-  data_ = blocked_storage(x.size(0), channels_, x.size(2), x.size(3));
+  data_ = onednn::blocked_storage(x.size(0), channels_, x.size(2), x.size(3));
   blocked_ = true;
-  reorder(source_desc, source.data_ptr(), blocked_desc(x.size(0), channels_, x.size(2), x.size(3)), data_.data_ptr());
+  onednn::reorder(source_desc, source.data_ptr(), onednn::blocked_desc(x.size(0), channels_, x.size(2), x.size(3)), data_.data_ptr());
 }
 
 FeatureMap FeatureMap::dense(torch::Tensor x) {
@@ -52,8 +50,8 @@ FeatureMap FeatureMap::empty_like(const FeatureMap& like, int64_t channels) {
   if (!like.blocked_)
     return FeatureMap(torch::empty({like.batch(), channels, like.height(), like.width()}, like.data_.options()),
                       channels, false);
-  torch::Tensor data = blocked_storage(like.batch(), channels, like.height(), like.width());
-  if (channels % kBlock != 0) data.select(1, data.size(1) - 1).narrow(-1, channels % kBlock, kBlock - channels % kBlock).zero_();
+  torch::Tensor data = onednn::blocked_storage(like.batch(), channels, like.height(), like.width());
+  if (channels % onednn::kBlock != 0) data.select(1, data.size(1) - 1).narrow(-1, channels % onednn::kBlock, onednn::kBlock - channels % onednn::kBlock).zero_();
   return FeatureMap(std::move(data), channels, true);
 }
 
@@ -63,12 +61,12 @@ torch::Tensor FeatureMap::to_tensor(c10::MemoryFormat format) const {
   const torch::Tensor source = data_.contiguous();
   torch::Tensor output =
       torch::empty({batch(), channels_, height(), width()}, data_.options().memory_format(format));
-  memory::desc output_desc;
-  if (!plain_desc(output, output_desc)) {  // only for odd formats: go through NCHW
+  dnnl::memory::desc output_desc;
+  if (!onednn::plain_desc(output, output_desc)) {  // only for odd formats: go through NCHW
     output = torch::empty({batch(), channels_, height(), width()}, data_.options());
-    plain_desc(output, output_desc);
+    onednn::plain_desc(output, output_desc);
   }
-  reorder(blocked_desc(batch(), channels_, height(), width()), source.data_ptr(), output_desc, output.data_ptr());
+  onednn::reorder(onednn::blocked_desc(batch(), channels_, height(), width()), source.data_ptr(), output_desc, output.data_ptr());
   return output;
 }
 
@@ -76,9 +74,9 @@ FeatureMap FeatureMap::narrow_channels(int64_t start, int64_t length) const {
   TORCH_CHECK(start >= 0 && length > 0 && start + length <= channels_, "FeatureMap::narrow_channels: [", start, ", ",
               start + length, ") is outside ", channels_, " channels");
   if (!blocked_) return FeatureMap(data_.narrow(1, start, length), length, false);
-  TORCH_CHECK(start % kBlock == 0 && (length % kBlock == 0 || start + length == channels_),
+  TORCH_CHECK(start % onednn::kBlock == 0 && (length % onednn::kBlock == 0 || start + length == channels_),
               "FeatureMap::narrow_channels: blocked maps split at multiples of 16 channels");
-  return FeatureMap(data_.narrow(1, start / kBlock, blocks_of(length)), length, true);
+  return FeatureMap(data_.narrow(1, start / onednn::kBlock, onednn::blocks_of(length)), length, true);
 }
 
 FeatureMap FeatureMap::cat(const std::vector<FeatureMap>& parts) {
@@ -86,7 +84,7 @@ FeatureMap FeatureMap::cat(const std::vector<FeatureMap>& parts) {
   bool all_blocked = true, any_blocked = false;
   int64_t channels = 0;
   for (size_t i = 0; i < parts.size(); ++i) {
-    all_blocked = all_blocked && parts[i].blocked_ && (i + 1 == parts.size() || parts[i].channels_ % kBlock == 0);
+    all_blocked = all_blocked && parts[i].blocked_ && (i + 1 == parts.size() || parts[i].channels_ % onednn::kBlock == 0);
     any_blocked = any_blocked || parts[i].blocked_;
     channels += parts[i].channels_;
   }
@@ -133,21 +131,21 @@ FeatureMap FeatureMap::clone() const { return FeatureMap(data_.clone(), channels
 FeatureMap FeatureMap::upsample_nearest(int64_t factor) const {
   if (!blocked_) {
     const auto scale = static_cast<double>(factor);
-    return FeatureMap::dense(F::interpolate(
-        data_, F::InterpolateFuncOptions().scale_factor(std::vector<double>{scale, scale}).mode(torch::kNearest)));
+    return FeatureMap::dense(feature_map::F::interpolate(
+        data_, feature_map::F::InterpolateFuncOptions().scale_factor(std::vector<double>{scale, scale}).mode(torch::kNearest)));
   }
   const int64_t n = data_.size(0), c = data_.size(1), h = data_.size(2), w = data_.size(3);
-  torch::Tensor upsampled = data_.unsqueeze(3).unsqueeze(5).expand({n, c, h, factor, w, factor, kBlock}).reshape(
-      {n, c, h * factor, w * factor, kBlock});
+  torch::Tensor upsampled = data_.unsqueeze(3).unsqueeze(5).expand({n, c, h, factor, w, factor, onednn::kBlock}).reshape(
+      {n, c, h * factor, w * factor, onednn::kBlock});
   return FeatureMap(std::move(upsampled), channels_, true);
 }
 
 FeatureMap FeatureMap::map(const std::function<torch::Tensor(const torch::Tensor&)>& elementwise) const {
   torch::Tensor result = elementwise(data_);
   TORCH_CHECK(result.sizes() == data_.sizes(), "FeatureMap::map: the function changed the shape");
-  if (blocked_ && channels_ % kBlock != 0) {
+  if (blocked_ && channels_ % onednn::kBlock != 0) {
     if (!result.is_contiguous()) result = result.contiguous();
-    result.select(1, result.size(1) - 1).narrow(-1, channels_ % kBlock, kBlock - channels_ % kBlock).zero_();
+    result.select(1, result.size(1) - 1).narrow(-1, channels_ % onednn::kBlock, onednn::kBlock - channels_ % onednn::kBlock).zero_();
   }
   return FeatureMap(std::move(result), channels_, blocked_);
 }

@@ -8,19 +8,19 @@
 
 namespace uprez {
 
-namespace {
+namespace im2col_gemm {
 
 namespace F = torch::nn::functional;
 
 // The column matrices stay near this size (output rows are done in bands).
 constexpr int64_t kGemmColumnBytes = int64_t{16} << 20;
 
-}  // namespace
+}  // namespace im2col_gemm
 
 torch::Tensor im2col_gemm_conv2d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                                  const ConvGeometry& g) {
   const torch::Tensor padded =
-      F::pad(x.contiguous(), F::PadFuncOptions({g.padding[2], g.padding[3], g.padding[0], g.padding[1]}));
+      im2col_gemm::F::pad(x.contiguous(), im2col_gemm::F::PadFuncOptions({g.padding[2], g.padding[3], g.padding[0], g.padding[1]}));
   const int64_t n = padded.size(0), out_channels = g.out_channels;
   const int64_t out_height = g.out_height(x.size(2)), out_width = g.out_width(x.size(3));
   TORCH_CHECK(out_height > 0 && out_width > 0, "FastConv2d: the input is smaller than the kernel");
@@ -32,7 +32,7 @@ torch::Tensor im2col_gemm_conv2d(const torch::Tensor& x, const torch::Tensor& we
   else
     output.zero_();
   const int64_t row_bytes = depth * out_width * static_cast<int64_t>(sizeof(float));
-  const int64_t band = std::max<int64_t>(1, kGemmColumnBytes / row_bytes);
+  const int64_t band = std::max<int64_t>(1, im2col_gemm::kGemmColumnBytes / row_bytes);
   const int64_t plane = out_height * out_width;
   onednn::prepare_threads();
   for (int64_t b = 0; b < n; ++b) {

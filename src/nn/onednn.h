@@ -10,6 +10,9 @@
 
 namespace uprez::onednn {
 
+using Tag = dnnl::memory::format_tag;
+using Dt = dnnl::memory::data_type;
+
 constexpr int64_t kBlock = 16;  // nChw16c
 
 inline int64_t blocks_of(int64_t channels) { return (channels + kBlock - 1) / kBlock; }

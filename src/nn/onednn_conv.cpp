@@ -11,14 +11,8 @@
 
 namespace uprez {
 
-using namespace onednn;
-using dnnl::memory;
-using Tag = memory::format_tag;
-using Dt = memory::data_type;
-using Kind = PostOps::Kind;
-using PrimitiveDesc = dnnl::convolution_forward::primitive_desc;
 
-namespace {
+namespace onednn_conv {
 
 // Winograd pays off from 16x16 pixels (1.4x faster than direct there, 2-2.7x from 128x128) and more than 16 input
 // channels (16 -> 16 at 256x256 is 2x slower than direct; 24 -> 24 1.9x faster); measured on AVX-512, 2 threads.
@@ -42,7 +36,7 @@ std::string plan_key(const FeatureMap& x, const PostOps& post, bool winograd) {
       << ',' << winograd;
   for (const auto& op : post.ops()) {
     key << ';' << static_cast<int>(op.kind);
-    if (op.kind != Kind::PRelu) key << hex(op.value);
+    if (op.kind != PostOps::Kind::PRelu) key << hex(op.value);
   }
   return key.str();
 }
@@ -53,8 +47,8 @@ size_t fusable_ops(const std::vector<PostOps::Op>& ops, size_t first) {
   size_t fusable = 0;
   bool added = false;
   for (size_t i = first; i < ops.size(); ++i) {
-    if (ops[i].kind == Kind::PRelu || (ops[i].kind == Kind::Add && added)) break;
-    added = added || ops[i].kind == Kind::Add;
+    if (ops[i].kind == PostOps::Kind::PRelu || (ops[i].kind == PostOps::Kind::Add && added)) break;
+    added = added || ops[i].kind == PostOps::Kind::Add;
     ++fusable;
   }
   return fusable;
@@ -67,20 +61,20 @@ dnnl::post_ops onednn_post_ops(const std::vector<PostOps::Op>& ops, size_t first
   for (size_t i = first; i < first + count; ++i) {
     const auto value = static_cast<float>(ops[i].value);
     switch (ops[i].kind) {
-      case Kind::Scale: post_ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, value, 0.f); break;
-      case Kind::Relu: post_ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f); break;
-      case Kind::LeakyRelu: post_ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, value, 0.f); break;
-      case Kind::Add:
+      case PostOps::Kind::Scale: post_ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, value, 0.f); break;
+      case PostOps::Kind::Relu: post_ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f); break;
+      case PostOps::Kind::LeakyRelu: post_ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, value, 0.f); break;
+      case PostOps::Kind::Add:
         post_ops.append_sum(value);
         sum_op = static_cast<int>(i);
         break;
-      case Kind::PRelu: break;  // never fusable
+      case PostOps::Kind::PRelu: break;  // never fusable
     }
   }
   return post_ops;
 }
 
-}  // namespace
+}  // namespace onednn_conv
 
 // ---- geometry ----
 
@@ -110,7 +104,7 @@ int64_t ConvGeometry::out_width(int64_t width) const {
 
 bool ConvGeometry::winograd_eligible(int64_t height, int64_t width) const {
   return kernel[0] == 3 && kernel[1] == 3 && stride[0] == 1 && stride[1] == 1 && dilation[0] == 1 &&
-         dilation[1] == 1 && groups == 1 && in_channels > kBlock && height * width >= kMinWinogradPixels;
+         dilation[1] == 1 && groups == 1 && in_channels > onednn::kBlock && height * width >= onednn_conv::kMinWinogradPixels;
 }
 
 // ---- plan ----
@@ -118,9 +112,9 @@ bool ConvGeometry::winograd_eligible(int64_t height, int64_t width) const {
 // One oneDNN convolution over input channels [first_channel, first_channel + channels).
 struct Part {
   dnnl::convolution_forward primitive;
-  memory::desc source_desc;   // what it reads
-  memory::desc weights_desc;  // oneDNN's preferred weights layout
-  memory::desc scratchpad_desc;
+  dnnl::memory::desc source_desc;   // what it reads
+  dnnl::memory::desc weights_desc;  // oneDNN's preferred weights layout
+  dnnl::memory::desc scratchpad_desc;
   int64_t first_channel = 0;
   int64_t channels = 0;
 };
@@ -132,8 +126,8 @@ struct Part {
 struct OneDnnConvolution::Plan {
   bool use_torch = true;
   std::vector<Part> parts;
-  memory::desc bias_desc;
-  memory::desc output_desc;     // nChw16c
+  dnnl::memory::desc bias_desc;
+  dnnl::memory::desc output_desc;     // nChw16c
   bool source_to_nchw = false;  // the input is converted to NCHW first
   bool scale_folded = false;    // ops[0] is Scale and went into the weights and bias
   size_t fused = 0;             // ops fused into the primitives, after the folded scale
@@ -141,25 +135,25 @@ struct OneDnnConvolution::Plan {
   std::string implementation = "torch";
 };
 
-namespace {
+namespace onednn_conv {
 
 // Describes convolutions of one input shape: primitive descriptors over some of its input channels.
 class PlanBuilder {
  public:
   PlanBuilder(const ConvGeometry& g, const FeatureMap& x, bool with_bias)
       : g_(g), n_(x.batch()), height_(x.height()), width_(x.width()), with_bias_(with_bias),
-        output_desc_(blocked_desc(n_, g.out_channels, g.out_height(height_), g.out_width(width_))),
-        bias_desc_(with_bias ? memory::desc({g.out_channels}, Dt::f32, Tag::x) : memory::desc()) {}
+        output_desc_(onednn::blocked_desc(n_, g.out_channels, g.out_height(height_), g.out_width(width_))),
+        bias_desc_(with_bias ? dnnl::memory::desc({g.out_channels}, onednn::Dt::f32, onednn::Tag::x) : dnnl::memory::desc()) {}
 
   // A primitive descriptor over `channels` input channels, or none (unsupported, or a reference implementation:
   // orders of magnitude slower than LibTorch).
-  std::unique_ptr<PrimitiveDesc> describe(dnnl::algorithm algorithm, const memory::desc& source, int64_t channels,
+  std::unique_ptr<dnnl::convolution_forward::primitive_desc> describe(dnnl::algorithm algorithm, const dnnl::memory::desc& source, int64_t channels,
                                           const dnnl::post_ops& post_ops, bool bias) const {
-    const memory::desc weights_any =
+    const dnnl::memory::desc weights_any =
         g_.groups == 1
-            ? memory::desc({g_.out_channels, channels, g_.kernel[0], g_.kernel[1]}, Dt::f32, Tag::any)
-            : memory::desc({g_.groups, g_.out_channels / g_.groups, channels / g_.groups, g_.kernel[0], g_.kernel[1]},
-                           Dt::f32, Tag::any);
+            ? dnnl::memory::desc({g_.out_channels, channels, g_.kernel[0], g_.kernel[1]}, onednn::Dt::f32, onednn::Tag::any)
+            : dnnl::memory::desc({g_.groups, g_.out_channels / g_.groups, channels / g_.groups, g_.kernel[0], g_.kernel[1]},
+                           onednn::Dt::f32, onednn::Tag::any);
     dnnl::primitive_attr attr;
     attr.set_post_ops(post_ops);
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -169,10 +163,10 @@ class PlanBuilder {
                           width_ - g_.padding[2];
     try {
       const dnnl::convolution_forward::desc desc(
-          dnnl::prop_kind::forward_inference, algorithm, source, weights_any, bias ? bias_desc_ : memory::desc(),
+          dnnl::prop_kind::forward_inference, algorithm, source, weights_any, bias ? bias_desc_ : dnnl::memory::desc(),
           output_desc_, {g_.stride[0], g_.stride[1]}, {g_.dilation[0] - 1, g_.dilation[1] - 1},
           {g_.padding[0], g_.padding[2]}, {bottom, right});
-      auto pd = std::make_unique<PrimitiveDesc>(desc, attr, cpu_engine());
+      auto pd = std::make_unique<dnnl::convolution_forward::primitive_desc>(desc, attr, onednn::cpu_engine());
       if (std::string(pd->impl_info_str()).rfind("ref", 0) == 0) return nullptr;
       return pd;
     } catch (const dnnl::error&) {
@@ -180,7 +174,7 @@ class PlanBuilder {
     }
   }
 
-  static Part part(const PrimitiveDesc& pd, int64_t first_channel, int64_t channels) {
+  static Part part(const dnnl::convolution_forward::primitive_desc& pd, int64_t first_channel, int64_t channels) {
     return Part{dnnl::convolution_forward(pd), pd.src_desc(), pd.weights_desc(), pd.scratchpad_desc(), first_channel,
                 channels};
   }
@@ -188,8 +182,8 @@ class PlanBuilder {
   // The whole convolution with as many of ops[first...] fused as the algorithm takes; false when it takes none.
   bool whole(OneDnnConvolution::Plan& plan, dnnl::algorithm algorithm, bool to_nchw,
              const std::vector<PostOps::Op>& ops, size_t first) const {
-    const memory::desc source = to_nchw ? memory::desc({n_, g_.in_channels, height_, width_}, Dt::f32, Tag::nchw)
-                                        : blocked_desc(n_, g_.in_channels, height_, width_);
+    const dnnl::memory::desc source = to_nchw ? dnnl::memory::desc({n_, g_.in_channels, height_, width_}, onednn::Dt::f32, onednn::Tag::nchw)
+                                        : onednn::blocked_desc(n_, g_.in_channels, height_, width_);
     for (size_t fused = fusable_ops(ops, first) + 1; fused-- > 0;) {
       int sum_op = -1;
       const auto pd = describe(algorithm, source, g_.in_channels, onednn_post_ops(ops, first, fused, sum_op), true);
@@ -208,10 +202,10 @@ class PlanBuilder {
   // runs the tiled variant. Part 0 takes the bias and the pre-filled residual of a leading Add (a sum post-op with
   // its alpha); the others add to the output (sum 1); the remaining ops run afterwards.
   bool split(OneDnnConvolution::Plan& plan, const std::vector<PostOps::Op>& ops, size_t first) const {
-    const int64_t blocks = g_.in_channels / kBlock;
-    const bool leading_add = first < ops.size() && ops[first].kind == Kind::Add;
+    const int64_t blocks = g_.in_channels / onednn::kBlock;
+    const bool leading_add = first < ops.size() && ops[first].kind == PostOps::Kind::Add;
     for (int64_t count = 2; count <= blocks; ++count) {
-      const int64_t per_part = (blocks + count - 1) / count * kBlock;
+      const int64_t per_part = (blocks + count - 1) / count * onednn::kBlock;
       std::vector<Part> parts;
       std::string implementation;
       for (int64_t start = 0; start < g_.in_channels; start += per_part) {
@@ -219,7 +213,7 @@ class PlanBuilder {
         dnnl::post_ops post_ops;
         if (start > 0) post_ops.append_sum(1.f);
         if (start == 0 && leading_add) post_ops.append_sum(static_cast<float>(ops[first].value));
-        const auto pd = describe(dnnl::algorithm::convolution_winograd, blocked_desc(n_, channels, height_, width_),
+        const auto pd = describe(dnnl::algorithm::convolution_winograd, onednn::blocked_desc(n_, channels, height_, width_),
                                  channels, post_ops, start == 0 && with_bias_);
         if (!pd || pd->scratchpad_desc().get_size() > kMaxWinogradScratchpad) break;
         parts.push_back(part(*pd, start, channels));
@@ -237,30 +231,30 @@ class PlanBuilder {
 
   bool splittable(const OneDnnConvolution::Plan& plan) const {
     return plan.parts[0].scratchpad_desc.get_size() > kMaxWinogradScratchpad && n_ == 1 &&
-           g_.in_channels % kBlock == 0 && g_.in_channels >= 2 * kBlock;
+           g_.in_channels % onednn::kBlock == 0 && g_.in_channels >= 2 * onednn::kBlock;
   }
 
   bool winograd_eligible(bool winograd) const { return winograd && g_.winograd_eligible(height_, width_); }
 
-  const memory::desc& output_desc() const { return output_desc_; }
-  const memory::desc& bias_desc() const { return bias_desc_; }
+  const dnnl::memory::desc& output_desc() const { return output_desc_; }
+  const dnnl::memory::desc& bias_desc() const { return bias_desc_; }
 
  private:
   const ConvGeometry& g_;
   int64_t n_, height_, width_;
   bool with_bias_;
-  memory::desc output_desc_, bias_desc_;
+  dnnl::memory::desc output_desc_, bias_desc_;
 };
 
-}  // namespace
+}  // namespace onednn_conv
 
 std::shared_ptr<const OneDnnConvolution::Plan> OneDnnConvolution::plan_for(const FeatureMap& x, const PostOps& post,
                                                                            bool with_bias, bool winograd) {
-  const std::string key = plan_key(x, post, winograd);
+  const std::string key = onednn_conv::plan_key(x, post, winograd);
   if (const auto found = plans_.find(key); found != plans_.end()) return found->second;
   const auto& ops = post.ops();
-  const size_t first = !ops.empty() && ops[0].kind == Kind::Scale ? 1 : 0;
-  const PlanBuilder builder(geometry_, x, with_bias);
+  const size_t first = !ops.empty() && ops[0].kind == PostOps::Kind::Scale ? 1 : 0;
+  const onednn_conv::PlanBuilder builder(geometry_, x, with_bias);
   struct Candidate {
     dnnl::algorithm algorithm;
     bool to_nchw;  // the implementation reads NCHW (e.g. direct convolutions of few input channels)
@@ -287,7 +281,7 @@ std::shared_ptr<const OneDnnConvolution::Plan> OneDnnConvolution::plan_for(const
 // ---- weights ----
 
 struct OneDnnConvolution::PreparedWeights {
-  memory::desc desc;
+  dnnl::memory::desc desc;
   double scale = 1;
   int64_t first_channel = 0;
   int64_t channels = 0;
@@ -297,14 +291,14 @@ struct OneDnnConvolution::PreparedWeights {
 
 void OneDnnConvolution::forget_changed_weights(const torch::Tensor& weight, const torch::Tensor& bias) {
   const void* bias_data = bias.defined() ? bias.data_ptr() : nullptr;
-  if (weight.data_ptr() == weight_data_ && version_of(weight) == weight_version_ && bias_data == bias_data_ &&
-      version_of(bias) == bias_version_)
+  if (weight.data_ptr() == weight_data_ && onednn_conv::version_of(weight) == weight_version_ && bias_data == bias_data_ &&
+      onednn_conv::version_of(bias) == bias_version_)
     return;
   weights_.clear();
   weight_data_ = weight.data_ptr();
-  weight_version_ = version_of(weight);
+  weight_version_ = onednn_conv::version_of(weight);
   bias_data_ = bias_data;
-  bias_version_ = version_of(bias);
+  bias_version_ = onednn_conv::version_of(bias);
 }
 
 std::vector<std::shared_ptr<OneDnnConvolution::PreparedWeights>> OneDnnConvolution::prepare_weights(
@@ -322,13 +316,13 @@ std::vector<std::shared_ptr<OneDnnConvolution::PreparedWeights>> OneDnnConvoluti
                                                                 part.channels, {}, {}});
       torch::Tensor w = part.channels == g.in_channels ? weight : weight.narrow(1, part.first_channel, part.channels);
       w = scale != 1 ? (w * scale).contiguous() : w.contiguous();
-      const memory::desc user_desc =
-          g.groups == 1 ? memory::desc({g.out_channels, part.channels, g.kernel[0], g.kernel[1]}, Dt::f32, Tag::oihw)
-                        : memory::desc({g.groups, g.out_channels / g.groups, part.channels / g.groups, g.kernel[0],
+      const dnnl::memory::desc user_desc =
+          g.groups == 1 ? dnnl::memory::desc({g.out_channels, part.channels, g.kernel[0], g.kernel[1]}, onednn::Dt::f32, onednn::Tag::oihw)
+                        : dnnl::memory::desc({g.groups, g.out_channels / g.groups, part.channels / g.groups, g.kernel[0],
                                         g.kernel[1]},
-                                       Dt::f32, Tag::goihw);
-      entry->weights = dnnl::memory(part.weights_desc, cpu_engine());
-      reorder(user_desc, w.data_ptr(), part.weights_desc, entry->weights.get_data_handle());
+                                       onednn::Dt::f32, onednn::Tag::goihw);
+      entry->weights = dnnl::memory(part.weights_desc, onednn::cpu_engine());
+      onednn::reorder(user_desc, w.data_ptr(), part.weights_desc, entry->weights.get_data_handle());
       if (bias.defined() && scale != 1) entry->scaled_bias = (bias * scale).contiguous();
       weights_.push_back(entry);
     }
@@ -339,7 +333,7 @@ std::vector<std::shared_ptr<OneDnnConvolution::PreparedWeights>> OneDnnConvoluti
 
 // ---- execute ----
 
-namespace {
+namespace onednn_conv {
 
 // The residual of an Add as contiguous blocked storage of the output's shape.
 torch::Tensor residual_storage(const PostOps::Op& op, const FeatureMap& output) {
@@ -357,16 +351,16 @@ void apply_remaining(const std::vector<PostOps::Op>& ops, size_t first, const Fe
   for (size_t i = first; i < ops.size(); ++i) {
     const auto& op = ops[i];
     switch (op.kind) {
-      case Kind::Scale: storage.mul_(op.value); break;
-      case Kind::Relu: storage.relu_(); break;
-      case Kind::LeakyRelu: torch::leaky_relu_(storage, op.value); break;
-      case Kind::PRelu: prelu_in_place(storage, output.channels(), op.weight); break;
-      case Kind::Add: storage.add_(residual_storage(op, output), op.value); break;
+      case PostOps::Kind::Scale: storage.mul_(op.value); break;
+      case PostOps::Kind::Relu: storage.relu_(); break;
+      case PostOps::Kind::LeakyRelu: torch::leaky_relu_(storage, op.value); break;
+      case PostOps::Kind::PRelu: prelu_in_place(storage, output.channels(), op.weight); break;
+      case PostOps::Kind::Add: storage.add_(residual_storage(op, output), op.value); break;
     }
   }
 }
 
-}  // namespace
+}  // namespace onednn_conv
 
 FeatureMap OneDnnConvolution::execute(const Plan& plan, const std::vector<std::shared_ptr<PreparedWeights>>& weights,
                                       const FeatureMap& x, const FeatureMap* out, const PostOps& post,
@@ -376,8 +370,8 @@ FeatureMap OneDnnConvolution::execute(const Plan& plan, const std::vector<std::s
   torch::Tensor source = x.data().contiguous();
   if (plan.source_to_nchw) {  // the implementation wants the plain layout
     torch::Tensor converted = torch::empty({n, x.channels(), height, width}, torch::kFloat);
-    reorder(blocked_desc(n, x.channels(), height, width), source.data_ptr(),
-            memory::desc({n, x.channels(), height, width}, Dt::f32, Tag::nchw), converted.data_ptr());
+    onednn::reorder(onednn::blocked_desc(n, x.channels(), height, width), source.data_ptr(),
+            dnnl::memory::desc({n, x.channels(), height, width}, onednn::Dt::f32, onednn::Tag::nchw), converted.data_ptr());
     source = converted;
   }
   // Output: straight into `out` when it is a contiguous blocked map.
@@ -387,32 +381,32 @@ FeatureMap OneDnnConvolution::execute(const Plan& plan, const std::vector<std::s
                     out->width() == out_width,
                 "FastConv2d::run_into: output map has the wrong shape");
   const FeatureMap output = FeatureMap::wrap_blocked(
-      into_out ? out->data() : blocked_storage(n, geometry_.out_channels, out_height, out_width),
+      into_out ? out->data() : onednn::blocked_storage(n, geometry_.out_channels, out_height, out_width),
       geometry_.out_channels);
   const auto& ops = post.ops();
   if (plan.sum_op >= 0) {
-    const torch::Tensor residual = residual_storage(ops[plan.sum_op], output);
+    const torch::Tensor residual = onednn_conv::residual_storage(ops[plan.sum_op], output);
     if (residual.data_ptr() != output.data().data_ptr()) output.data().copy_(residual);
   }
   torch::Tensor bias_values;
   if (bias.defined()) bias_values = weights[0]->scaled_bias.defined() ? weights[0]->scaled_bias : bias.contiguous();
-  dnnl::engine& engine = cpu_engine();
-  const memory destination(plan.output_desc, engine, output.data().data_ptr());
+  dnnl::engine& engine = onednn::cpu_engine();
+  const dnnl::memory destination(plan.output_desc, engine, output.data().data_ptr());
   for (size_t i = 0; i < plan.parts.size(); ++i) {
     const Part& part = plan.parts[i];
     // A part's input channels are whole channel blocks of the (batch 1) blocked input: a contiguous range.
     float* part_source = static_cast<float*>(source.data_ptr()) + part.first_channel * height * width;
-    std::unordered_map<int, memory> args{
-        {DNNL_ARG_SRC, memory(part.source_desc, engine, part_source)},
+    std::unordered_map<int, dnnl::memory> args{
+        {DNNL_ARG_SRC, dnnl::memory(part.source_desc, engine, part_source)},
         {DNNL_ARG_WEIGHTS, weights[i]->weights},
         {DNNL_ARG_DST, destination},
-        {DNNL_ARG_SCRATCHPAD, memory(part.scratchpad_desc, engine, scratchpad(part.scratchpad_desc.get_size()))},
+        {DNNL_ARG_SCRATCHPAD, dnnl::memory(part.scratchpad_desc, engine, onednn::scratchpad(part.scratchpad_desc.get_size()))},
     };
-    if (bias.defined() && i == 0) args.emplace(DNNL_ARG_BIAS, memory(plan.bias_desc, engine, bias_values.data_ptr()));
-    part.primitive.execute(cpu_stream(), args);
+    if (bias.defined() && i == 0) args.emplace(DNNL_ARG_BIAS, dnnl::memory(plan.bias_desc, engine, bias_values.data_ptr()));
+    part.primitive.execute(onednn::cpu_stream(), args);
   }
-  cpu_stream().wait();
-  apply_remaining(ops, (plan.scale_folded ? 1 : 0) + plan.fused, output);
+  onednn::cpu_stream().wait();
+  onednn_conv::apply_remaining(ops, (plan.scale_folded ? 1 : 0) + plan.fused, output);
   if (out != nullptr && !into_out) FeatureMap(*out).copy_(output);
   return output;
 }
@@ -423,7 +417,7 @@ FeatureMap OneDnnConvolution::run(const FeatureMap& x, const FeatureMap* out, co
   TORCH_CHECK(x.blocked(), "FastConv2d: the oneDNN path takes blocked maps");
   TORCH_CHECK(x.channels() == geometry_.in_channels, "FastConv2d: input has ", x.channels(), " channels, expected ",
               geometry_.in_channels);
-  prepare_threads();
+  onednn::prepare_threads();
   std::shared_ptr<const Plan> plan;
   std::vector<std::shared_ptr<PreparedWeights>> prepared;
   {

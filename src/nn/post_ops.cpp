@@ -4,8 +4,6 @@
 
 namespace uprez {
 
-using namespace onednn;
-using dnnl::memory;
 
 PostOps& PostOps::scale(double factor) {
   ops_.push_back({Kind::Scale, factor, {}, {}});
@@ -68,22 +66,22 @@ bool append_activation(PostOps& post, const torch::nn::Module& activation) {
 
 void prelu_in_place(const torch::Tensor& data, int64_t channels, const torch::Tensor& weight) {
   const int64_t n = data.size(0), h = data.size(2), w = data.size(3);
-  const memory::desc data_desc = blocked_desc(n, channels, h, w);
+  const dnnl::memory::desc data_desc = onednn::blocked_desc(n, channels, h, w);
   torch::Tensor slopes = weight.detach().to(torch::kFloat).contiguous().view(-1);
   TORCH_CHECK(slopes.numel() == 1 || slopes.numel() == channels, "PReLU has ", slopes.numel(), " slopes for ",
               channels, " channels");
   if (slopes.numel() == 1) slopes = slopes.expand({channels}).contiguous();
-  const memory::desc user_slopes_desc({1, channels, 1, 1}, memory::data_type::f32, memory::format_tag::abcd);
+  const dnnl::memory::desc user_slopes_desc({1, channels, 1, 1}, onednn::Dt::f32, onednn::Tag::abcd);
   const dnnl::prelu_forward::primitive_desc pd(
       dnnl::prelu_forward::desc(dnnl::prop_kind::forward_inference, data_desc,
-                                memory::desc({1, channels, 1, 1}, memory::data_type::f32, memory::format_tag::any)),
-      cpu_engine());
-  memory slopes_memory(pd.weights_desc(), cpu_engine());
-  reorder(user_slopes_desc, slopes.data_ptr(), pd.weights_desc(), slopes_memory.get_data_handle());
-  memory data_memory(data_desc, cpu_engine(), data.data_ptr());
+                                dnnl::memory::desc({1, channels, 1, 1}, onednn::Dt::f32, onednn::Tag::any)),
+      onednn::cpu_engine());
+  dnnl::memory slopes_memory(pd.weights_desc(), onednn::cpu_engine());
+  onednn::reorder(user_slopes_desc, slopes.data_ptr(), pd.weights_desc(), slopes_memory.get_data_handle());
+  dnnl::memory data_memory(data_desc, onednn::cpu_engine(), data.data_ptr());
   dnnl::prelu_forward(pd).execute(
-      cpu_stream(), {{DNNL_ARG_SRC, data_memory}, {DNNL_ARG_WEIGHTS, slopes_memory}, {DNNL_ARG_DST, data_memory}});
-  cpu_stream().wait();
+      onednn::cpu_stream(), {{DNNL_ARG_SRC, data_memory}, {DNNL_ARG_WEIGHTS, slopes_memory}, {DNNL_ARG_DST, data_memory}});
+  onednn::cpu_stream().wait();
 }
 
 }  // namespace uprez

@@ -13,7 +13,7 @@
 
 namespace uprez {
 
-namespace {
+namespace auto_tile {
 
 constexpr int kSmallestAutoTile = 64;
 constexpr int kLargestAutoTile = 2048;
@@ -75,30 +75,30 @@ int64_t cuda_free_bytes(int index) {
   return free_bytes;
 }
 
-}  // namespace
+}  // namespace auto_tile
 
 int auto_tile_size(int64_t bytes_per_input_pixel, int64_t available_bytes, int multiple_of) {
   if (bytes_per_input_pixel < 1)
     throw Error("bytes_per_input_pixel must be at least 1, got " + std::to_string(bytes_per_input_pixel));
   if (multiple_of < 1) throw Error("multiple_of must be at least 1, got " + std::to_string(multiple_of));
   const int64_t step = std::lcm<int64_t>(8, multiple_of);
-  const int64_t smallest = (std::max<int64_t>(kSmallestAutoTile, 2 * int64_t{multiple_of}) + step - 1) / step * step;
-  if (smallest > kLargestAutoTile)
+  const int64_t smallest = (std::max<int64_t>(auto_tile::kSmallestAutoTile, 2 * int64_t{multiple_of}) + step - 1) / step * step;
+  if (smallest > auto_tile::kLargestAutoTile)
     throw Error("multiple_of " + std::to_string(multiple_of) + " is too large for an automatic tile size (over " +
-                std::to_string(kLargestAutoTile) + " pixels); set the tile size explicitly");
+                std::to_string(auto_tile::kLargestAutoTile) + " pixels); set the tile size explicitly");
   const double fitting = std::sqrt(static_cast<double>(std::max<int64_t>(available_bytes, 0)) / 2.0 /
                                    static_cast<double>(bytes_per_input_pixel));
   const int64_t largest_fitting =
-      static_cast<int64_t>(std::min(fitting, static_cast<double>(kLargestAutoTile))) / step * step;
+      static_cast<int64_t>(std::min(fitting, static_cast<double>(auto_tile::kLargestAutoTile))) / step * step;
   return static_cast<int>(std::max(largest_fitting, smallest));
 }
 
 int64_t available_memory_bytes(const torch::Device& device) {
   if (device.is_cuda()) {
-    const int64_t free_bytes = cuda_free_bytes(device.has_index() ? device.index() : 0);
+    const int64_t free_bytes = auto_tile::cuda_free_bytes(device.has_index() ? device.index() : 0);
     if (free_bytes >= 0) return free_bytes;
   }
-  return cpu_available_bytes();
+  return auto_tile::cpu_available_bytes();
 }
 
 }  // namespace uprez

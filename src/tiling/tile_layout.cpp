@@ -8,7 +8,7 @@
 
 namespace uprez {
 
-namespace {
+namespace tile_layout {
 
 constexpr int kMinimumTile = 16;
 
@@ -44,7 +44,7 @@ std::vector<Ramp> crossover_ramps(const std::vector<TileSpan>& spans, int overla
   return ramps;
 }
 
-}  // namespace
+}  // namespace tile_layout
 
 void validate_tile_options(const TileOptions& options) {
   const std::string tile = std::to_string(options.tile);
@@ -54,8 +54,8 @@ void validate_tile_options(const TileOptions& options) {
   if (options.overlap < 0) throw Error("overlap must not be negative, got " + overlap);
   if (options.tile < 0) throw Error("tile must be 0 (no tiling) or a positive size, got " + tile);
   if (options.tile == 0) return;
-  if (options.tile < kMinimumTile)
-    throw Error("tile is too small: must be at least " + std::to_string(kMinimumTile) + ", got " + tile);
+  if (options.tile < tile_layout::kMinimumTile)
+    throw Error("tile is too small: must be at least " + std::to_string(tile_layout::kMinimumTile) + ", got " + tile);
   if (options.tile % 2 != 0) throw Error("tile must be divisible by 2, got " + tile);
   if (options.tile % options.align != 0)
     throw Error("tile must be a multiple of " + align + " (the model's size multiple), got " + tile);
@@ -72,10 +72,10 @@ std::vector<TileSpan> place_tiles(int length, const TileOptions& options) {
   if (options.tile == 0 || length <= options.tile) return {{0, length}};
 
   // In units of `align`: tile_units > overlap_units (validated) and units > tile_units, so count >= 2.
-  const int64_t units = ceil_div(length, options.align);
+  const int64_t units = tile_layout::ceil_div(length, options.align);
   const int64_t tile_units = options.tile / options.align;
-  const int64_t overlap_units = ceil_div(options.overlap, options.align);
-  const int64_t count = ceil_div(units - overlap_units, tile_units - overlap_units);
+  const int64_t overlap_units = tile_layout::ceil_div(options.overlap, options.align);
+  const int64_t count = tile_layout::ceil_div(units - overlap_units, tile_units - overlap_units);
   const int64_t last_start = units - tile_units;
 
   std::vector<TileSpan> spans;
@@ -90,7 +90,7 @@ std::vector<TileSpan> place_tiles(int length, const TileOptions& options) {
 
 std::vector<AxisTile> layout_axis(int length, const TileOptions& options, int scale) {
   const std::vector<TileSpan> spans = place_tiles(length, options);
-  const std::vector<Ramp> ramps = crossover_ramps(spans, options.overlap, scale);
+  const std::vector<tile_layout::Ramp> ramps = tile_layout::crossover_ramps(spans, options.overlap, scale);
 
   std::vector<AxisTile> tiles;
   tiles.reserve(spans.size());

@@ -13,7 +13,7 @@
 
 namespace uprez {
 
-namespace {
+namespace tiler {
 
 // Untiled output goes to the sink in bands of at most this many float32 values (64 MiB).
 constexpr int64_t kWholeImageBandElements = int64_t(1) << 24;
@@ -95,7 +95,7 @@ class Band {
   int64_t origin_ = 0;
 };
 
-}  // namespace
+}  // namespace tiler
 
 int count_tiles(int width, int height, const TileOptions& options) {
   validate_tile_options(options);
@@ -116,7 +116,7 @@ void run_tiled(const torch::Tensor& input, int scale, const TileOptions& options
 
   torch::NoGradGuard no_grad;
   if (total == 1) {
-    run_whole(input, scale, upscale, sink);
+    tiler::run_whole(input, scale, upscale, sink);
     if (progress) progress(1, 1);
     return;
   }
@@ -124,17 +124,17 @@ void run_tiled(const torch::Tensor& input, int scale, const TileOptions& options
   const std::vector<AxisTile> rows = layout_axis(height, options, scale);
   const std::vector<AxisTile> columns = layout_axis(width, options, scale);
   std::vector<torch::Tensor> row_weights, column_weights;
-  std::transform(rows.begin(), rows.end(), std::back_inserter(row_weights), weight_tensor);
-  std::transform(columns.begin(), columns.end(), std::back_inserter(column_weights), weight_tensor);
+  std::transform(rows.begin(), rows.end(), std::back_inserter(row_weights), tiler::weight_tensor);
+  std::transform(columns.begin(), columns.end(), std::back_inserter(column_weights), tiler::weight_tensor);
   int64_t band_capacity = 0;
   for (const AxisTile& row : rows) band_capacity = std::max<int64_t>(band_capacity, row.weights.size());
 
-  std::optional<Band> band;  // created when the first tile tells the output channel count
+  std::optional<tiler::Band> band;  // created when the first tile tells the output channel count
   int64_t channels = -1;
   int done = 0;
   for (size_t r = 0; r < rows.size(); ++r) {
     for (size_t c = 0; c < columns.size(); ++c) {
-      const torch::Tensor output = upscale_tile(input, rows[r].span, columns[c].span, scale, channels, upscale)[0];
+      const torch::Tensor output = tiler::upscale_tile(input, rows[r].span, columns[c].span, scale, channels, upscale)[0];
       if (!band) {
         channels = output.size(0);
         band.emplace(channels, band_capacity, static_cast<int64_t>(width) * scale);

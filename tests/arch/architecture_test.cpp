@@ -9,7 +9,7 @@
 #include "core/error.h"
 
 namespace uprez {
-namespace {
+namespace architecture_test {
 
 using test::random_image;
 
@@ -259,5 +259,5 @@ TEST(Registry, RejectsUnknownStateDictListingItsKeys) {
   }
 }
 
-}  // namespace
+}  // namespace architecture_test
 }  // namespace uprez

@@ -8,7 +8,7 @@
 #include "core/error.h"
 
 namespace uprez {
-namespace {
+namespace compact_test {
 
 using test::max_abs_difference;
 using test::random_image;
@@ -101,5 +101,5 @@ TEST(Compact, RejectsCompactLikeStateDicts) {
   EXPECT_THROW(load_model(conv_stack, "not-compact.pth"), Error);
 }
 
-}  // namespace
+}  // namespace compact_test
 }  // namespace uprez

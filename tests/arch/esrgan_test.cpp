@@ -9,7 +9,7 @@
 #include "nn/fast_conv.h"
 
 namespace uprez {
-namespace {
+namespace esrgan_test {
 
 using test::max_abs_difference;
 using test::random_image;
@@ -258,5 +258,5 @@ TEST(Esrgan, BlockedLayoutMatchesLibTorch) {
   }
 }
 
-}  // namespace
+}  // namespace esrgan_test
 }  // namespace uprez

@@ -6,7 +6,7 @@
 #include "core/error.h"
 
 namespace uprez {
-namespace {
+namespace span_test {
 
 using test::max_abs_difference;
 using test::random_image;
@@ -90,5 +90,5 @@ TEST(Span, RejectsIncompleteKeySets) {
   EXPECT_FALSE(kSpanArchitecture.detect(state));
 }
 
-}  // namespace
+}  // namespace span_test
 }  // namespace uprez

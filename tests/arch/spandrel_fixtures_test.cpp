@@ -15,7 +15,7 @@
 #include "support/fixtures.h"
 
 namespace uprez {
-namespace {
+namespace spandrel_fixtures_test {
 
 namespace fs = std::filesystem;
 
@@ -122,5 +122,5 @@ std::vector<std::string> registered_ids() {
 INSTANTIATE_TEST_SUITE_P(Registry, SpandrelFixtures, testing::ValuesIn(registered_ids()),
                          [](const testing::TestParamInfo<std::string>& info) { return info.param; });
 
-}  // namespace
+}  // namespace spandrel_fixtures_test
 }  // namespace uprez

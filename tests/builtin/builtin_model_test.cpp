@@ -9,7 +9,7 @@
 #include "support/test_assets.h"
 
 namespace uprez {
-namespace {
+namespace builtin_model_test {
 
 TEST(BuiltinModel, IsTheFileInTheRepository) {
   const StateDict builtin = builtin_model_state();
@@ -43,5 +43,5 @@ TEST(BuiltinModel, UpscalesDeterministically) {
   EXPECT_NEAR(first.sum().item<double>(), static_cast<double>(kRecordedChecksum), first.numel() / 1000.0);
 }
 
-}  // namespace
+}  // namespace builtin_model_test
 }  // namespace uprez

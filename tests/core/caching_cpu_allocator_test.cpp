@@ -9,15 +9,13 @@
 #include <c10/core/CPUAllocator.h>
 #include <torch/torch.h>
 
-using namespace uprez;
+namespace caching_cpu_allocator_test {
 
-namespace {
+using namespace uprez;
 
 constexpr int64_t kMiB = 1 << 20;
 
 torch::Tensor bytes(int64_t count) { return torch::empty({count}, torch::kUInt8); }
-
-}  // namespace
 
 // One test, because installing is for the whole process: with an 8 MiB cap (UPREZ_CPU_CACHE_MB, read at install),
 // freed blocks of 1 MiB and more come back for the same rounded size, the oldest go beyond the cap, larger ones
@@ -63,3 +61,5 @@ TEST(CachingCpuAllocator, ReusesFreedBlocksWithinItsCap) {
   release_cached_cpu_memory();
   EXPECT_EQ(cached_cpu_bytes(), 0u);
 }
+
+}  // namespace caching_cpu_allocator_test

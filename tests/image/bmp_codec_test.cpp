@@ -11,7 +11,7 @@
 #include "support/fixtures.h"
 
 namespace uprez {
-namespace {
+namespace bmp_codec_test {
 
 using test::sample;
 
@@ -162,5 +162,5 @@ TEST(BmpRead, CompressedBmpIsUnsupported) {
   EXPECT_THROW(decode(bmp), Error);
 }
 
-}  // namespace
+}  // namespace bmp_codec_test
 }  // namespace uprez

@@ -13,7 +13,7 @@
 #include "support/fixtures.h"
 
 namespace uprez {
-namespace {
+namespace corrupt_input_test {
 
 const char* const kExtensions[] = {".png", ".jpg", ".webp", ".bmp", ".tif"};
 
@@ -198,5 +198,5 @@ TEST(HugeDimensions, WebpCanvas) {
   expect_error(bytes, "16M x 16M canvas");
 }
 
-}  // namespace
+}  // namespace corrupt_input_test
 }  // namespace uprez

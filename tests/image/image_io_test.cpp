@@ -14,7 +14,7 @@
 #include "support/fixtures.h"
 
 namespace uprez {
-namespace {
+namespace image_io_test {
 
 namespace fs = std::filesystem;
 using test::file_bytes;
@@ -290,5 +290,5 @@ TEST(ReadImage, MissingFileAndFolderAreErrorsNamingThePath) {
   }
 }
 
-}  // namespace
+}  // namespace image_io_test
 }  // namespace uprez

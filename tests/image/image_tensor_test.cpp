@@ -11,7 +11,7 @@
 #include "image_test_util.h"
 
 namespace uprez {
-namespace {
+namespace image_tensor_test {
 
 using test::sample;
 
@@ -96,5 +96,5 @@ TEST(ImageTensor, ShapeMismatchesAreErrors) {
   EXPECT_NO_THROW(store_tensor_rows(image, torch::zeros({1, 0, 4}), 3, 0));  // nothing to store
 }
 
-}  // namespace
+}  // namespace image_tensor_test
 }  // namespace uprez

@@ -7,7 +7,7 @@
 #include "image/image_limits.h"
 
 namespace uprez {
-namespace {
+namespace image_test {
 
 TEST(Image, AllocatesZeroedSamples) {
   Image image(7, 5, 3, 16);
@@ -41,5 +41,5 @@ TEST(Image, ErrorMessageIsOneLineWithTheSize) {
   }
 }
 
-}  // namespace
+}  // namespace image_test
 }  // namespace uprez

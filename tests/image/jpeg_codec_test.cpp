@@ -19,7 +19,7 @@
 #include "support/fixtures.h"
 
 namespace uprez {
-namespace {
+namespace jpeg_codec_test {
 
 using test::sample;
 using Grid = std::vector<std::vector<int>>;  // [row][column]
@@ -197,5 +197,5 @@ TEST(JpegWrite, HighQualityKeepsFullChromaResolution) {
   EXPECT_LT(static_cast<int>(sample(back, 6, 8, 0)), 60);
 }
 
-}  // namespace
+}  // namespace jpeg_codec_test
 }  // namespace uprez

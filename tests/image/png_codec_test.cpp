@@ -12,7 +12,7 @@
 #include "support/fixtures.h"
 
 namespace uprez {
-namespace {
+namespace png_codec_test {
 
 using test::sample;
 
@@ -148,5 +148,5 @@ TEST(PngWrite, SixteenBitSamplesAreBigEndianInTheFile) {
   EXPECT_EQ(row[3], 0xB0);
 }
 
-}  // namespace
+}  // namespace png_codec_test
 }  // namespace uprez

@@ -11,7 +11,7 @@
 #include "image_test_util.h"
 
 namespace uprez {
-namespace {
+namespace resize_test {
 
 using test::sample;
 using Grid = std::vector<std::vector<int>>;
@@ -209,5 +209,5 @@ TEST(Resize, HalfPrecisionAndBadArguments) {
   EXPECT_THROW(resize(torch::ones({1, 1, 8, 8}, torch::kInt), 4, 4, ResizeFilter::Area), Error);
 }
 
-}  // namespace
+}  // namespace resize_test
 }  // namespace uprez

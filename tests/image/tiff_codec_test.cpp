@@ -14,7 +14,7 @@
 #include "support/fixtures.h"
 
 namespace uprez {
-namespace {
+namespace tiff_codec_test {
 
 using test::sample;
 
@@ -186,5 +186,5 @@ TEST(TiffRead, FloatSamplesAreAnErrorAndNothingIsPrinted) {
   EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
 }
 
-}  // namespace
+}  // namespace tiff_codec_test
 }  // namespace uprez

@@ -11,7 +11,7 @@
 #include "support/fixtures.h"
 
 namespace uprez {
-namespace {
+namespace webp_codec_test {
 
 using test::sample;
 
@@ -71,5 +71,5 @@ TEST(WebpWrite, LosslessKeepsColourUnderTransparentPixels) {
   EXPECT_TRUE(read_image(path).data == image.data);
 }
 
-}  // namespace
+}  // namespace webp_codec_test
 }  // namespace uprez

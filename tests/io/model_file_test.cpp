@@ -15,7 +15,7 @@
 #include "support/fixtures.h"
 
 namespace uprez {
-namespace {
+namespace model_file_test {
 
 namespace fs = std::filesystem;
 using test::CheckpointDict;
@@ -382,5 +382,5 @@ TEST_F(ModelFileTest, RandomCorruptionOfEveryFormatNeverCrashes) {
   }
 }
 
-}  // namespace
+}  // namespace model_file_test
 }  // namespace uprez

@@ -12,7 +12,7 @@
 #include "support/fixtures.h"
 
 namespace uprez {
-namespace {
+namespace npy_test {
 
 using test::expect_error;
 
@@ -135,5 +135,5 @@ TEST_F(NpyTest, ReadsFixtureInputs) {
   }
 }
 
-}  // namespace
+}  // namespace npy_test
 }  // namespace uprez

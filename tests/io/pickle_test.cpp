@@ -9,7 +9,7 @@
 #include "model_file_builders.h"
 
 namespace uprez::pickle {
-namespace {
+namespace pickle_test {
 
 using test::append_le;
 using test::expect_error;
@@ -378,5 +378,5 @@ TEST(Pickle, StorageClassDtypes) {
   EXPECT_EQ(storage_class_dtype({"torch", "QInt8Storage"}), std::nullopt);
 }
 
-}  // namespace
+}  // namespace pickle_test
 }  // namespace uprez::pickle

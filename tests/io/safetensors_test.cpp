@@ -12,7 +12,7 @@
 #include "support/fixtures.h"
 
 namespace uprez {
-namespace {
+namespace safetensors_test {
 
 using test::expect_error;
 using test::SafetensorsParts;
@@ -152,5 +152,5 @@ TEST_F(SafetensorsTest, LooksLikeSafetensorsChecksTheHeaderLength) {
   EXPECT_FALSE(looks_like(std::string("\x02\0\0\0\0\0\0\0[]", 10)));
 }
 
-}  // namespace
+}  // namespace safetensors_test
 }  // namespace uprez

@@ -9,7 +9,7 @@
 #include "support/fixtures.h"
 
 namespace uprez {
-namespace {
+namespace torch_file_test {
 
 using test::CheckpointDict;
 using test::expect_error;
@@ -212,5 +212,5 @@ TEST_F(TorchFileTest, RealLegacyFileLoads) {
   EXPECT_EQ(tensors.at("model.0.weight").strides(), torch::IntArrayRef({9, 9, 3, 1}));
 }
 
-}  // namespace
+}  // namespace torch_file_test
 }  // namespace uprez

@@ -10,7 +10,7 @@
 #include "support/fixtures.h"
 
 namespace uprez {
-namespace {
+namespace zip_archive_test {
 
 using test::expect_error;
 using test::ZipBuilder;
@@ -189,5 +189,5 @@ TEST_F(ZipArchiveTest, RandomCorruptionNeverCrashes) {
   }
 }
 
-}  // namespace
+}  // namespace zip_archive_test
 }  // namespace uprez

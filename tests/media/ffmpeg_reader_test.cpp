@@ -11,9 +11,9 @@
 #include "media/frame_test_support.h"
 #include "support/fixtures.h"
 
-using namespace uprez;
+namespace ffmpeg_reader_test {
 
-namespace {
+using namespace uprez;
 
 using test::have_ffmpeg;
 using test::quadrant_frame;
@@ -60,8 +60,6 @@ class FfmpegReaderTest : public ::testing::Test {
   std::string dir_, list_;
 };
 
-}  // namespace
-
 TEST_F(FfmpegReaderTest, GifKeepsEachFramesDelayAndTransparency) {
   const std::string gif = dir_ + "/anim.gif";
   run_ffmpeg("-f concat -safe 0 -i " + list_ + kPassthrough + "-final_delay 25 " +
@@ -106,3 +104,5 @@ TEST_F(FfmpegReaderTest, MissingTruncatedAndNonVideoFilesAreErrorsNamingThem) {
     EXPECT_NE(message.find(path), std::string::npos) << path << ": " << message;
   }
 }
+
+}  // namespace ffmpeg_reader_test

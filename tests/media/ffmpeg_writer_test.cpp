@@ -10,9 +10,9 @@
 #include "media/frame_test_support.h"
 #include "support/fixtures.h"
 
-using namespace uprez;
+namespace ffmpeg_writer_test {
 
-namespace {
+using namespace uprez;
 
 // A smooth RGB(A) test picture that changes with `phase`; the alpha channel (when asked) is a left-to-right ramp.
 Image gradient_frame(int width, int height, int channels, int phase) {
@@ -42,8 +42,6 @@ double mean_abs_difference(const Image& a, const Image& b) {
   for (size_t i = 0; i < a.data.size(); ++i) total += std::abs(a.data[i] - b.data[i]);
   return total / static_cast<double>(a.data.size());
 }
-
-}  // namespace
 
 // APNG: lossless, each frame's own delay, alpha, the loop count.
 TEST(FfmpegWriter, ApngKeepsDelaysAlphaAndPixels) {
@@ -136,3 +134,5 @@ TEST(FfmpegWriter, BadSettingsAreErrorsAndLeaveNoFile) {
   }
   EXPECT_TRUE(std::filesystem::is_empty(dir));
 }
+
+}  // namespace ffmpeg_writer_test

@@ -8,9 +8,9 @@
 
 #include "core/error.h"
 
-using namespace uprez;
+namespace frame_pipeline_test {
 
-namespace {
+using namespace uprez;
 
 // `count` one-pixel frames whose pts is their number.
 std::function<std::optional<Frame>()> numbered_frames(int64_t count, std::atomic<int64_t>& read) {
@@ -24,8 +24,6 @@ std::function<std::optional<Frame>()> numbered_frames(int64_t count, std::atomic
 }
 
 const auto kNoProgress = [](int64_t) {};
-
-}  // namespace
 
 // Every frame goes through in order; no more than the queues' room is ever read ahead of what was written.
 TEST(FramePipeline, KeepsOrderAndBoundsTheFramesInFlight) {
@@ -79,3 +77,5 @@ TEST(FramePipeline, TheFirstFailureOfAnyStageIsRethrown) {
     EXPECT_LT(read, 100);  // stopped soon after
   }
 }
+
+}  // namespace frame_pipeline_test

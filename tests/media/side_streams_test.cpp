@@ -10,9 +10,9 @@
 #include "media/frame_test_support.h"
 #include "support/fixtures.h"
 
-using namespace uprez;
+namespace side_streams_test {
 
-namespace {
+using namespace uprez;
 
 class SideStreamsTest : public ::testing::Test {
  protected:
@@ -61,8 +61,6 @@ bool has_note(const std::vector<std::string>& notes, const std::string& text) {
   return std::any_of(notes.begin(), notes.end(),
                      [&](const std::string& note) { return note.find(text) != std::string::npos; });
 }
-
-}  // namespace
 
 // mp4 and mkv take AAC: its packets are copied, the audio lasts as long as before (mkv, as FFmpeg's own copy to
 // it, stores the encoder's priming and the cut last packet as whole 23 ms packets).
@@ -128,3 +126,5 @@ TEST_F(SideStreamsTest, TextSubtitlesAreCopiedOrConverted) {
     EXPECT_NEAR(subtitles->seconds, test::find_stream(test::probe_streams(reference), "subtitle")->seconds, 1e-3);
   }
 }
+
+}  // namespace side_streams_test

@@ -11,9 +11,9 @@
 #include "media/frame_test_support.h"
 #include "support/fixtures.h"
 
-using namespace uprez;
+namespace webp_animation_test {
 
-namespace {
+using namespace uprez;
 
 // A w x h RGBA frame: a colour ramp shifted by `phase`, transparent left half.
 Image test_frame(int width, int height, int phase) {
@@ -38,8 +38,6 @@ std::string write_three_frames(const std::string& path, const WebpAnimationOptio
                           {test_frame(9, 7, 0), test_frame(9, 7, 40), test_frame(9, 7, 80)}, {100, 40, 250});
   return path;
 }
-
-}  // namespace
 
 // Three frames with different delays and a transparent half: lossless round trip keeps the size, the loop
 // count, every frame's time and every pixel with its alpha.
@@ -123,3 +121,5 @@ TEST(WebpAnimation, UnfinishedWriterLeavesNoFile) {
   }
   EXPECT_TRUE(std::filesystem::is_empty(dir));
 }
+
+}  // namespace webp_animation_test

@@ -7,7 +7,7 @@
 #include "elementwise_test_support.h"
 
 namespace uprez::ncnn {
-namespace {
+namespace binary_op_test {
 
 using namespace test;
 
@@ -132,5 +132,5 @@ TEST(BinaryOpLayerTest, RefusesShapesThatDoNotBroadcast) {
   expect_layer_error([&] { binary_op(19); }, "parameter 0: unsupported op_type 19");
 }
 
-}  // namespace
+}  // namespace binary_op_test
 }  // namespace uprez::ncnn

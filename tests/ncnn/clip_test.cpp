@@ -4,7 +4,7 @@
 #include "elementwise_test_support.h"
 
 namespace uprez::ncnn {
-namespace {
+namespace clip_test {
 
 using namespace test;
 
@@ -30,5 +30,5 @@ TEST(ClipLayerTest, MinAboveMaxGivesMaxAsInNcnn) {
   expect_close(run(*layer, {tensor_of({0, 1.5, 3}, {3})}), tensor_of({1, 1, 1}, {3}));
 }
 
-}  // namespace
+}  // namespace clip_test
 }  // namespace uprez::ncnn

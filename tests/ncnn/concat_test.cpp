@@ -4,7 +4,7 @@
 #include "elementwise_test_support.h"
 
 namespace uprez::ncnn {
-namespace {
+namespace concat_test {
 
 using namespace test;
 
@@ -66,5 +66,5 @@ TEST(ConcatLayerTest, RefusesMismatchedBlobs) {
   expect_layer_error([&] { layer->forward({}); }, "expects at least 1 input blob");
 }
 
-}  // namespace
+}  // namespace concat_test
 }  // namespace uprez::ncnn

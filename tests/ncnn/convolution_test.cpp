@@ -4,7 +4,7 @@
 #include "ncnn/spatial_test_support.h"
 
 namespace uprez::ncnn::test {
-namespace {
+namespace convolution_test {
 
 namespace F = torch::nn::functional;
 
@@ -150,5 +150,5 @@ TEST(NcnnConvolutionTest, RejectsBadParamsAndInputs) {
   expect_layer_error([&] { run_one(*layer, random_blob({1, 3, 8, 8})); }, "expects a 3-D (c, h, w) blob");
 }
 
-}  // namespace
+}  // namespace convolution_test
 }  // namespace uprez::ncnn::test

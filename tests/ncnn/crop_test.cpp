@@ -3,7 +3,7 @@
 #include "ncnn/spatial_test_support.h"
 
 namespace uprez::ncnn::test {
-namespace {
+namespace crop_test {
 
 using torch::indexing::None;
 using torch::indexing::Slice;
@@ -77,5 +77,5 @@ TEST(NcnnCropTest, RejectsWindowsOutsideTheInput) {
   expect_layer_error([] { load_layer("Crop", "0=-233"); }, "parameter 0: crop windows read from a blob");
 }
 
-}  // namespace
+}  // namespace crop_test
 }  // namespace uprez::ncnn::test

@@ -4,7 +4,7 @@
 #include "ncnn/spatial_test_support.h"
 
 namespace uprez::ncnn::test {
-namespace {
+namespace deconvolution_test {
 
 struct DeconvWeights {
   torch::Tensor weight;  // ncnn's layout: (out, in, kernel_h, kernel_w)
@@ -112,5 +112,5 @@ TEST(NcnnDeconvolutionTest, RejectsBadParamsAndInputs) {
   expect_layer_error([&] { run_one(*layer, random_blob({3, 1, 4})); }, "cannot cut a 3x6 output to -3x0");
 }
 
-}  // namespace
+}  // namespace deconvolution_test
 }  // namespace uprez::ncnn::test

@@ -4,7 +4,7 @@
 #include "elementwise_test_support.h"
 
 namespace uprez::ncnn {
-namespace {
+namespace eltwise_test {
 
 using namespace test;
 
@@ -71,5 +71,5 @@ TEST(EltwiseLayerTest, RefusesBadInputsAndParameters) {
   expect_layer_error([&] { make_layer("Eltwise", {{0, int_param(3)}}); }, "parameter 0: unsupported op_type 3");
 }
 
-}  // namespace
+}  // namespace eltwise_test
 }  // namespace uprez::ncnn

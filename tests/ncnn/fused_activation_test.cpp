@@ -7,7 +7,7 @@
 #include "ncnn/spatial_test_support.h"
 
 namespace uprez::ncnn::test {
-namespace {
+namespace fused_activation_test {
 
 // ncnn's activation_ss (src/layer/fused_activation.h), element by element.
 float ncnn_activation(float v, int type, const std::vector<float>& params) {
@@ -81,5 +81,5 @@ TEST(NcnnFusedActivationTest, RejectsUnknownTypesAndMissingParameters) {
   expect_layer_error([] { load_activation("9=3 -23310=1,0.5"); }, "needs 2 values, got 1");
 }
 
-}  // namespace
+}  // namespace fused_activation_test
 }  // namespace uprez::ncnn::test

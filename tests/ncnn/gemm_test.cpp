@@ -5,7 +5,7 @@
 #include "elementwise_test_support.h"
 
 namespace uprez::ncnn {
-namespace {
+namespace gemm_test {
 
 using namespace test;
 
@@ -138,5 +138,5 @@ TEST(GemmLayerTest, RefusesBadShapesAndParameters) {
       "needs constantM (7) and constantN (8)");
 }
 
-}  // namespace
+}  // namespace gemm_test
 }  // namespace uprez::ncnn

@@ -5,7 +5,7 @@
 #include "elementwise_test_support.h"
 
 namespace uprez::ncnn {
-namespace {
+namespace hard_swish_test {
 
 using namespace test;
 
@@ -22,5 +22,5 @@ TEST(HardSwishLayerTest, PyTorchParametersMatchTorchHardswish) {
   expect_close(run(*layer, {blob}), torch::hardswish(blob));
 }
 
-}  // namespace
+}  // namespace hard_swish_test
 }  // namespace uprez::ncnn

@@ -3,7 +3,7 @@
 #include "ncnn/spatial_test_support.h"
 
 namespace uprez::ncnn::test {
-namespace {
+namespace inner_product_test {
 
 TEST(NcnnInnerProductTest, FlattensImagesInChannelOrder) {
   const torch::Tensor weight = random_blob({4, 24}, 3), bias = random_blob({4}, 4);
@@ -41,5 +41,5 @@ TEST(NcnnInnerProductTest, RejectsBadParamsAndInputs) {
   expect_layer_error([&] { run_one(*layer, wrong_width); }, "expects 5 values (or rows of them), got shape (2, 4)");
 }
 
-}  // namespace
+}  // namespace inner_product_test
 }  // namespace uprez::ncnn::test

@@ -35,17 +35,15 @@ TEST(InputFraming, Reflect101FoldsAgainBeyondSmallImages) {
   EXPECT_TRUE(pad_image(pixel, 18, 19, 18, 19, InputFraming::Border::Reflect101).eq(0.5f).all().item<bool>());
 }
 
-namespace {
+namespace input_framing_test {
 
 nlohmann::json read_json(const fs::path& path) {
   std::ifstream stream(path);
   return nlohmann::json::parse(stream);
 }
 
-}  // namespace
-
 TEST(InputFraming, SizePreservingGraphsDoNotCrop) {
-  const std::string folder = test::models_root() + "/ncnn";
+  const std::string folder = uprez::test::models_root() + "/ncnn";
   UPREZ_REQUIRE_PATH(folder);
   for (const char* model : {"realesr-animevideov3-x4", "realesrgan-x4plus", "upscayl-lite-4x", "4xLSDIRCompactC3"})
     EXPECT_FALSE(graph_crops_input(read_param_file(folder + "/" + model + ".param"))) << model;
@@ -54,8 +52,8 @@ TEST(InputFraming, SizePreservingGraphsDoNotCrop) {
 // Every ncnn fixture made from an app-padded whole-image tile: the framing measured from the graph is the app's,
 // and the framed run of the plain image is the reference output's top-left (plus Real-CUGAN 4x's nearest base).
 TEST(InputFraming, MeasuredFramingReproducesTheAppsOnTheFixtures) {
-  const fs::path fixtures = test::fixtures_root() + "/ncnn";
-  const fs::path models = test::models_root() + "/ncnn";
+  const fs::path fixtures = uprez::test::fixtures_root() + "/ncnn";
+  const fs::path models = uprez::test::models_root() + "/ncnn";
   UPREZ_REQUIRE_PATH(fixtures.string());
   UPREZ_REQUIRE_PATH(models.string());
   int cases = 0;
@@ -112,3 +110,5 @@ TEST(InputFraming, MeasuredFramingReproducesTheAppsOnTheFixtures) {
   }
   if (cases == 0) GTEST_SKIP() << "SKIPPED: no app-padded ncnn fixtures found under " << fixtures;
 }
+
+}  // namespace input_framing_test

@@ -4,7 +4,7 @@
 #include "ncnn/spatial_test_support.h"
 
 namespace uprez::ncnn::test {
-namespace {
+namespace interp_test {
 
 namespace F = torch::nn::functional;
 
@@ -119,5 +119,5 @@ TEST(NcnnInterpTest, RejectsBadParamsAndInputs) {
   expect_layer_error([&] { run_one(*dynamic, random_blob({1, 5, 5})); }, "expects 2 input blobs, got 1");
 }
 
-}  // namespace
+}  // namespace interp_test
 }  // namespace uprez::ncnn::test

@@ -6,7 +6,7 @@
 #include "elementwise_test_support.h"
 
 namespace uprez::ncnn {
-namespace {
+namespace layer_norm_test {
 
 using namespace test;
 
@@ -63,5 +63,5 @@ TEST(LayerNormLayerTest, RefusesAffineSizesThatDoNotFit) {
   expect_layer_error([] { make_layer("LayerNorm"); }, "parameter 0: affine_size must be at least 1");
 }
 
-}  // namespace
+}  // namespace layer_norm_test
 }  // namespace uprez::ncnn

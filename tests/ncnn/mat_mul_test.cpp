@@ -5,7 +5,7 @@
 #include "elementwise_test_support.h"
 
 namespace uprez::ncnn {
-namespace {
+namespace mat_mul_test {
 
 using namespace test;
 
@@ -79,5 +79,5 @@ TEST(MatMulLayerTest, RefusesShapesThatDoNotMultiply) {
   expect_layer_error([] { mat_mul()->forward({torch::zeros({3})}); }, "expects 2 input blobs, got 1");
 }
 
-}  // namespace
+}  // namespace mat_mul_test
 }  // namespace uprez::ncnn

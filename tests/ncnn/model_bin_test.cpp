@@ -11,10 +11,10 @@
 #include "io/model_file_builders.h"
 
 namespace uprez::ncnn {
-namespace {
+namespace model_bin_test {
 
-using test::append_le;
-using test::expect_error;
+using uprez::test::append_le;
+using uprez::test::expect_error;
 
 const std::string kPath = "weights.bin";
 
@@ -23,14 +23,14 @@ std::string float_bytes(const std::vector<float>& values) {
   for (const float value : values) {
     uint32_t bits = 0;
     std::memcpy(&bits, &value, 4);
-    append_le(bytes, bits, 4);
+    uprez::test::append_le(bytes, bits, 4);
   }
   return bytes;
 }
 
 std::string tag(uint32_t value) {
   std::string bytes;
-  append_le(bytes, value, 4);
+  uprez::test::append_le(bytes, value, 4);
   return bytes;
 }
 
@@ -72,7 +72,7 @@ TEST_F(ModelBinTest, ReadsRawFloat32WithoutTag) {
 
 TEST_F(ModelBinTest, ReadsFloat16AndSkipsItsPadding) {
   std::string data = tag(0x01306B47);
-  for (const uint16_t half : {0x3C00, 0xC000, 0x7BFF, 0x0001, 0x8000}) append_le(data, half, 2);
+  for (const uint16_t half : {0x3C00, 0xC000, 0x7BFF, 0x0001, 0x8000}) uprez::test::append_le(data, half, 2);
   data += std::string(2, '\0');  // 10 bytes padded to 12
   ModelBin& bin = bin_over(data + float_bytes({9.f}));
   EXPECT_EQ(values(bin.load(5, 0)), (std::vector<float>{1.f, -2.f, 65504.f, 5.960464477539063e-08f, -0.f}));
@@ -107,8 +107,8 @@ TEST_F(ModelBinTest, ReadsEmptyBuffers) {
 }
 
 TEST_F(ModelBinTest, RefusesShortFiles) {
-  expect_error([&] { bin_over("").load(1, 0); }, kPath, "file too short: a weight tag");
-  expect_error([&] { bin_over("\x47\x6b").load(1, 0); }, kPath, "file too short: a weight tag");
+  uprez::test::expect_error([&] { bin_over("").load(1, 0); }, kPath, "file too short: a weight tag");
+  uprez::test::expect_error([&] { bin_over("\x47\x6b").load(1, 0); }, kPath, "file too short: a weight tag");
   expect_error([&] { bin_over(tag(0) + float_bytes({1.f})).load(2, 0); }, kPath,
                "fp32 weights (2 values) at offset 4 do not fit in the 4 bytes left");
   expect_error([&] { bin_over(float_bytes({1.f})).load(2, 1); }, kPath, "fp32 weights (2 values) at offset 0");
@@ -126,17 +126,17 @@ TEST_F(ModelBinTest, RefusesAbsurdCountsWithoutAllocating) {
   const int64_t largest = std::numeric_limits<int64_t>::max();
   for (const uint32_t kind : {0u, 0x01306B47u, 0x000D4B38u, 0x0002C056u, 7u}) {
     SCOPED_TRACE(kind);
-    expect_error([&] { bin_over(tag(kind) + std::string(1024, '\0')).load(huge, 0); }, kPath, "(1099511627776 values)");
-    expect_error([&] { bin_over(tag(kind) + std::string(1024, '\0')).load(largest, 0); }, kPath, "do not fit in the");
+    uprez::test::expect_error([&] { bin_over(tag(kind) + std::string(1024, '\0')).load(huge, 0); }, kPath, "(1099511627776 values)");
+    uprez::test::expect_error([&] { bin_over(tag(kind) + std::string(1024, '\0')).load(largest, 0); }, kPath, "do not fit in the");
   }
-  expect_error([&] { bin_over(std::string(64, '\0')).load(huge, 1); }, kPath, "(1099511627776 values)");
-  expect_error([&] { bin_over(std::string(64, '\0')).load(largest, 1); }, kPath, "do not fit in the 64 bytes left");
+  uprez::test::expect_error([&] { bin_over(std::string(64, '\0')).load(huge, 1); }, kPath, "(1099511627776 values)");
+  uprez::test::expect_error([&] { bin_over(std::string(64, '\0')).load(largest, 1); }, kPath, "do not fit in the 64 bytes left");
 }
 
 TEST_F(ModelBinTest, RefusesNegativeCountsAndUnknownTypes) {
-  expect_error([&] { bin_over(tag(0)).load(-1, 0); }, kPath, "negative number of weights (-1)");
-  expect_error([&] { bin_over(tag(0)).load(1, 2); }, kPath, "unsupported weight load type 2");
+  uprez::test::expect_error([&] { bin_over(tag(0)).load(-1, 0); }, kPath, "negative number of weights (-1)");
+  uprez::test::expect_error([&] { bin_over(tag(0)).load(1, 2); }, kPath, "unsupported weight load type 2");
 }
 
-}  // namespace
+}  // namespace model_bin_test
 }  // namespace uprez::ncnn

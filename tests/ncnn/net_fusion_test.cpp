@@ -11,7 +11,7 @@
 #include "support/fixtures.h"
 
 namespace uprez::ncnn {
-namespace {
+namespace net_fusion_test {
 
 namespace F = torch::nn::functional;
 
@@ -149,5 +149,5 @@ TEST_P(NetFusionTest, DenseBlockConcatenationsEqualLibTorch) {
 INSTANTIATE_TEST_SUITE_P(FastConv, NetFusionTest, ::testing::Bool(),
                          [](const auto& info) { return info.param ? "oneDNN" : "LibTorch"; });
 
-}  // namespace
+}  // namespace net_fusion_test
 }  // namespace uprez::ncnn

@@ -13,10 +13,10 @@
 #include "support/fixtures.h"
 
 namespace uprez::ncnn {
-namespace {
+namespace net_test {
 
 namespace fs = std::filesystem;
-using test::expect_error;
+using uprez::test::expect_error;
 
 // Input -> data; data splits into a, b; b splits into c, d, e; c passes on as f.
 const std::string kSplitGraph =
@@ -31,8 +31,8 @@ class NetTest : public ::testing::Test {
  protected:
   // Writes `param` (and `bin`) as model.param/.bin and returns the .param path.
   std::string write_model(const std::string& param, const std::string& bin = "") {
-    test::write_file(param_path_, param);
-    test::write_file(bin_path_, bin);
+    uprez::test::write_file(param_path_, param);
+    uprez::test::write_file(bin_path_, bin);
     return param_path_;
   }
   Net load(const std::string& param, const std::string& bin = "") {
@@ -45,10 +45,10 @@ class NetTest : public ::testing::Test {
     SCOPED_TRACE(param);
     write_model(param);
     const std::string prefix = param_path_ + ":" + (line > 0 ? std::to_string(line) + ":" : "");
-    expect_error([&] { Net::load(param_path_, bin_path_); }, prefix, fragment);
+    uprez::test::expect_error([&] { Net::load(param_path_, bin_path_); }, prefix, fragment);
   }
 
-  std::string dir_ = test::temp_dir();
+  std::string dir_ = uprez::test::temp_dir();
   std::string param_path_ = dir_ + "/model.param";
   std::string bin_path_ = dir_ + "/model.bin";
 };
@@ -130,8 +130,8 @@ TEST_F(NetTest, RunsTheLayersTheOutputNeeds) {
   EXPECT_TRUE(net.run(input, "data", "data").is_same(input));
   // Binding an intermediate blob skips the layers before it.
   EXPECT_TRUE(net.run(input, "b", "f").is_same(input));
-  expect_error([&] { net.run(input, "data", "nowhere"); }, param_path_, "no blob named 'nowhere'");
-  expect_error([&] { net.run(input, "nowhere", "f"); }, param_path_, "no blob named 'nowhere'");
+  uprez::test::expect_error([&] { net.run(input, "data", "nowhere"); }, param_path_, "no blob named 'nowhere'");
+  uprez::test::expect_error([&] { net.run(input, "nowhere", "f"); }, param_path_, "no blob named 'nowhere'");
 }
 
 TEST_F(NetTest, RefusesToRunAnUnboundInput) {
@@ -142,19 +142,19 @@ TEST_F(NetTest, RefusesToRunAnUnboundInput) {
       "Input second 0 1 y\n"
       "Split split 1 1 y z\n");
   EXPECT_EQ(net.default_input(), "x");
-  expect_error([&] { net.run(torch::rand({3, 4, 4}), "x", "z"); }, param_path_ + ":4: Input second",
+  uprez::test::expect_error([&] { net.run(torch::rand({3, 4, 4}), "x", "z"); }, param_path_ + ":4: Input second",
                "no tensor is bound");
 }
 
 TEST_F(NetTest, RefusesBinWithBytesLeftOver) {
   write_model(kSplitGraph, std::string(4, '\0'));
-  expect_error([&] { Net::load(param_path_, bin_path_); }, bin_path_, "4 bytes are left over");
+  uprez::test::expect_error([&] { Net::load(param_path_, bin_path_); }, bin_path_, "4 bytes are left over");
 }
 
 TEST_F(NetTest, RefusesMissingFiles) {
-  expect_error([&] { Net::load(dir_ + "/absent.param", bin_path_); }, dir_ + "/absent.param");
+  uprez::test::expect_error([&] { Net::load(dir_ + "/absent.param", bin_path_); }, dir_ + "/absent.param");
   write_model(kSplitGraph);
-  expect_error([&] { Net::load(param_path_, dir_ + "/absent.bin"); }, dir_ + "/absent.bin");
+  uprez::test::expect_error([&] { Net::load(param_path_, dir_ + "/absent.bin"); }, dir_ + "/absent.bin");
 }
 
 TEST_F(NetTest, RefusesMalformedHeaders) {
@@ -214,7 +214,7 @@ TEST_F(NetTest, RefusesBadGraphs) {
 
 std::vector<fs::path> shared_param_files() {
   std::vector<fs::path> files;
-  for (const auto& item : fs::directory_iterator(test::models_root() + "/ncnn"))
+  for (const auto& item : fs::directory_iterator(uprez::test::models_root() + "/ncnn"))
     if (item.path().extension() == ".param") files.push_back(item.path());
   std::sort(files.begin(), files.end());
   return files;
@@ -223,7 +223,7 @@ std::vector<fs::path> shared_param_files() {
 std::string bin_for(const fs::path& param) { return fs::path(param).replace_extension(".bin").string(); }
 
 TEST(SharedNcnnModelsTest, EveryParamFileParses) {
-  UPREZ_REQUIRE_PATH(test::models_root() + "/ncnn");
+  UPREZ_REQUIRE_PATH(uprez::test::models_root() + "/ncnn");
   const std::vector<fs::path> files = shared_param_files();
   ASSERT_FALSE(files.empty());
   for (const fs::path& param : files) {
@@ -239,7 +239,7 @@ TEST(SharedNcnnModelsTest, EveryParamFileParses) {
 
 // Fails with "unknown layer type" for as long as a layer type these models use is not implemented.
 TEST(SharedNcnnModelsTest, EveryModelLoadsWithItsBinConsumedExactly) {
-  UPREZ_REQUIRE_PATH(test::models_root() + "/ncnn");
+  UPREZ_REQUIRE_PATH(uprez::test::models_root() + "/ncnn");
   for (const fs::path& param : shared_param_files()) {
     SCOPED_TRACE(param.string());
     try {
@@ -252,17 +252,17 @@ TEST(SharedNcnnModelsTest, EveryModelLoadsWithItsBinConsumedExactly) {
 }
 
 TEST(SharedNcnnModelsTest, RefusesABinTooShortOrTooLong) {
-  const std::string param = test::models_root() + "/ncnn/realesr-animevideov3-x4.param";
+  const std::string param = uprez::test::models_root() + "/ncnn/realesr-animevideov3-x4.param";
   UPREZ_REQUIRE_PATH(param);
-  const std::string bin = test::read_file(bin_for(param));
-  const std::string dir = test::temp_dir();
+  const std::string bin = uprez::test::read_file(bin_for(param));
+  const std::string dir = uprez::test::temp_dir();
   const std::string short_bin = dir + "/short.bin";
   const std::string long_bin = dir + "/long.bin";
-  test::write_file(short_bin, bin.substr(0, bin.size() - 4));
-  test::write_file(long_bin, bin + std::string(8, '\0'));
-  expect_error([&] { Net::load(param, short_bin); }, param, short_bin + ": file too short");
-  expect_error([&] { Net::load(param, long_bin); }, long_bin, "8 bytes are left over");
+  uprez::test::write_file(short_bin, bin.substr(0, bin.size() - 4));
+  uprez::test::write_file(long_bin, bin + std::string(8, '\0'));
+  uprez::test::expect_error([&] { Net::load(param, short_bin); }, param, short_bin + ": file too short");
+  uprez::test::expect_error([&] { Net::load(param, long_bin); }, long_bin, "8 bytes are left over");
 }
 
-}  // namespace
+}  // namespace net_test
 }  // namespace uprez::ncnn

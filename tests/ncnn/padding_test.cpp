@@ -3,7 +3,7 @@
 #include "ncnn/spatial_test_support.h"
 
 namespace uprez::ncnn::test {
-namespace {
+namespace padding_test {
 
 namespace F = torch::nn::functional;
 
@@ -79,5 +79,5 @@ TEST(NcnnPaddingTest, RejectsBadParamsAndInputs) {
   expect_layer_error([&] { run_one(*per_channel, input); }, "has 2 per-channel pad values for 3 output channels");
 }
 
-}  // namespace
+}  // namespace padding_test
 }  // namespace uprez::ncnn::test

@@ -10,9 +10,9 @@
 #include "ncnn/param_file.h"
 
 namespace uprez::ncnn {
-namespace {
+namespace param_dict_test {
 
-using test::expect_error;
+using uprez::test::expect_error;
 
 const std::string kContext = "model.param:7: Convolution conv1";
 
@@ -28,7 +28,7 @@ TEST(ParamDictTest, TellsFloatsFromIntsByTheirText) {
   EXPECT_FLOAT_EQ(params.get_float(4, 0), 200.f);
   EXPECT_FLOAT_EQ(params.get_float(5, 0), -2.f);
   // A float read as an int is refused (ncnn would reinterpret its bits); an int read as a float converts.
-  expect_error([&] { params.get_int(2, 0); }, kContext, "parameter 2: is a float");
+  uprez::test::expect_error([&] { params.get_int(2, 0); }, kContext, "parameter 2: is a float");
   EXPECT_FLOAT_EQ(params.get_float(0, 0), 32.f);
 }
 
@@ -51,8 +51,8 @@ TEST(ParamDictTest, ReadsNewStyleArrays) {
   EXPECT_EQ(params.get_floats(1), (std::vector<float>{0.5f, 1.f, 2.f}));  // one float element makes a float array
   EXPECT_EQ(params.get_ints(2), std::vector<int>{4});                     // a trailing comma makes an array
   EXPECT_EQ(params.get_floats(0), (std::vector<float>{1.f, 2.f, 3.f}));
-  expect_error([&] { params.get_ints(1); }, kContext, "parameter 1: holds floats");
-  expect_error([&] { params.get_int(0, 0); }, kContext, "parameter 0: is an array");
+  uprez::test::expect_error([&] { params.get_ints(1); }, kContext, "parameter 1: holds floats");
+  uprez::test::expect_error([&] { params.get_int(0, 0); }, kContext, "parameter 0: is an array");
   expect_error([&] { params.get_float(2, 0); }, kContext, "parameter 2: is an array");
 }
 
@@ -64,7 +64,7 @@ TEST(ParamDictTest, ReadsOldStyleArrays) {
   EXPECT_TRUE(params.has(0));
   EXPECT_TRUE(params.get_ints(0).empty());
   EXPECT_EQ(params.get_ints(1), std::vector<int>{5});
-  expect_error([&] { params.get_int(1, 0); }, kContext, "parameter 1: is an array");
+  uprez::test::expect_error([&] { params.get_int(1, 0); }, kContext, "parameter 1: is an array");
 }
 
 TEST(ParamDictTest, ScalarsReadAsOneElementArraysAndAbsentIdsFallBack) {
@@ -96,7 +96,7 @@ TEST(ParamDictTest, ValuesSetDirectly) {
 
 TEST(ParamDictTest, FailNamesTheLayerAndTheParameter) {
   const ParamDict params(kContext);
-  expect_error([&] { params.fail(6, "must be positive"); }, kContext, ": parameter 6: must be positive");
+  uprez::test::expect_error([&] { params.fail(6, "must be positive"); }, kContext, ": parameter 6: must be positive");
 }
 
 TEST(ParamDictTest, RefusesMalformedPairsNamingThem) {
@@ -122,9 +122,9 @@ TEST(ParamDictTest, RefusesMalformedPairsNamingThem) {
   };
   for (const auto& [token, fragment] : cases) {
     SCOPED_TRACE(token);
-    expect_error([&] { parse({"0=1", token}); }, kContext + ": parameter '" + token + "'", fragment);
+    uprez::test::expect_error([&] { parse({"0=1", token}); }, kContext + ": parameter '" + token + "'", fragment);
   }
 }
 
-}  // namespace
+}  // namespace param_dict_test
 }  // namespace uprez::ncnn

@@ -5,7 +5,7 @@
 #include "elementwise_test_support.h"
 
 namespace uprez::ncnn {
-namespace {
+namespace permute_test {
 
 using namespace test;
 
@@ -73,5 +73,5 @@ TEST(PermuteLayerTest, RefusesUnknownOrders) {
   expect_layer_error([] { make_layer("Permute", {{0, int_param(24)}}); }, "parameter 0: unsupported order_type 24");
 }
 
-}  // namespace
+}  // namespace permute_test
 }  // namespace uprez::ncnn

@@ -2,7 +2,7 @@
 #include "ncnn/spatial_test_support.h"
 
 namespace uprez::ncnn::test {
-namespace {
+namespace pixel_shuffle_test {
 
 // ncnn's PixelShuffle::forward: output channel p, sub-pixel (sh, sw) reads input channel q.
 torch::Tensor ncnn_pixel_shuffle(const torch::Tensor& input, int64_t factor, int mode) {
@@ -43,5 +43,5 @@ TEST(NcnnPixelShuffleTest, RejectsBadParamsAndInputs) {
   expect_layer_error([&] { run_one(*layer, random_blob({4, 4})); }, "expects a 3-D (c, h, w) blob");
 }
 
-}  // namespace
+}  // namespace pixel_shuffle_test
 }  // namespace uprez::ncnn::test

@@ -6,7 +6,7 @@
 #include "ncnn/spatial_test_support.h"
 
 namespace uprez::ncnn::test {
-namespace {
+namespace pooling_test {
 
 namespace F = torch::nn::functional;
 
@@ -90,5 +90,5 @@ TEST(NcnnPoolingTest, RejectsBadParamsAndInputs) {
   expect_layer_error([&] { run_one(*layer, random_blob({5, 5})); }, "expects a 3-D (c, h, w) blob, got shape (5, 5)");
 }
 
-}  // namespace
+}  // namespace pooling_test
 }  // namespace uprez::ncnn::test

@@ -5,7 +5,7 @@
 #include "elementwise_test_support.h"
 
 namespace uprez::ncnn {
-namespace {
+namespace prelu_test {
 
 using namespace test;
 
@@ -49,5 +49,5 @@ TEST(PReLULayerTest, MovesSlopesWithTo) {
   expect_close(output, tensor_of({-1, 2}, {2}).to(torch::kDouble));
 }
 
-}  // namespace
+}  // namespace prelu_test
 }  // namespace uprez::ncnn

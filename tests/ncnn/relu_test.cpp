@@ -4,7 +4,7 @@
 #include "elementwise_test_support.h"
 
 namespace uprez::ncnn {
-namespace {
+namespace relu_test {
 
 using namespace test;
 
@@ -24,5 +24,5 @@ TEST(ReLULayerTest, NeedsOneInput) {
   expect_layer_error([&] { layer->forward({}); }, "expects 1 input blob, got 0");
 }
 
-}  // namespace
+}  // namespace relu_test
 }  // namespace uprez::ncnn

@@ -5,7 +5,7 @@
 #include "elementwise_test_support.h"
 
 namespace uprez::ncnn {
-namespace {
+namespace reshape_test {
 
 using namespace test;
 
@@ -73,5 +73,5 @@ TEST(ReshapeLayerTest, RefusesImpossibleShapes) {
       "parameter 12: batch axes are not supported");
 }
 
-}  // namespace
+}  // namespace reshape_test
 }  // namespace uprez::ncnn

@@ -5,7 +5,7 @@
 #include "elementwise_test_support.h"
 
 namespace uprez::ncnn {
-namespace {
+namespace scale_test {
 
 using namespace test;
 
@@ -47,5 +47,5 @@ TEST(ScaleLayerTest, MovesWeightsWithTo) {
   expect_close(run(*layer, {tensor_of({2}, {1}).to(torch::kDouble)}), tensor_of({7}, {1}).to(torch::kDouble));
 }
 
-}  // namespace
+}  // namespace scale_test
 }  // namespace uprez::ncnn

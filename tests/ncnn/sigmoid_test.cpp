@@ -4,7 +4,7 @@
 #include "elementwise_test_support.h"
 
 namespace uprez::ncnn {
-namespace {
+namespace sigmoid_test {
 
 using namespace test;
 
@@ -20,5 +20,5 @@ TEST(SigmoidLayerTest, KeepsDtype) {
   expect_close(run(*layer, {blob}), 1 / (1 + torch::exp(-blob)), 1e-12);
 }
 
-}  // namespace
+}  // namespace sigmoid_test
 }  // namespace uprez::ncnn

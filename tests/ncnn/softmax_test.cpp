@@ -6,7 +6,7 @@
 #include "elementwise_test_support.h"
 
 namespace uprez::ncnn {
-namespace {
+namespace softmax_test {
 
 using namespace test;
 
@@ -52,5 +52,5 @@ TEST(SoftmaxLayerTest, RefusesOldParamsAndBadAxes) {
       "axis 3 is out of range for a blob of shape (2, 3, 4)");
 }
 
-}  // namespace
+}  // namespace softmax_test
 }  // namespace uprez::ncnn

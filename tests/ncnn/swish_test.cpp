@@ -4,7 +4,7 @@
 #include "elementwise_test_support.h"
 
 namespace uprez::ncnn {
-namespace {
+namespace swish_test {
 
 using namespace test;
 
@@ -15,5 +15,5 @@ TEST(SwishLayerTest, MapsEveryElement) {
   expect_close(run(*layer, {blob}), blob / (1 + torch::exp(-blob)));
 }
 
-}  // namespace
+}  // namespace swish_test
 }  // namespace uprez::ncnn

@@ -10,12 +10,12 @@
 #include "support/fixtures.h"
 
 namespace uprez::ncnn {
-namespace {
+namespace upscale_graph_test {
 
 UpscaleGraph describe(const std::string& path) { return describe_upscale_graph(read_param_file(path), path); }
 
 TEST(UpscaleGraph, ReadsEverySharedModel) {
-  const std::string folder = test::models_root() + "/ncnn";
+  const std::string folder = uprez::test::models_root() + "/ncnn";
   UPREZ_REQUIRE_PATH(folder);
   const std::vector<std::pair<std::string, int>> models = {
       {"realesr-animevideov3-x2", 2}, {"realesr-animevideov3-x3", 3}, {"realesr-animevideov3-x4", 4},
@@ -31,7 +31,7 @@ TEST(UpscaleGraph, ReadsEverySharedModel) {
 }
 
 TEST(UpscaleGraph, RefusesWhatDgenerateRefuses) {
-  const std::string path = test::temp_dir() + "/no_conv.param";
+  const std::string path = uprez::test::temp_dir() + "/no_conv.param";
   std::ofstream(path) << "7767517\n2 2\nInput in 0 1 data\nReLU relu 1 1 data out\n";
   try {
     describe(path);
@@ -39,11 +39,11 @@ TEST(UpscaleGraph, RefusesWhatDgenerateRefuses) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("has no Convolution layers"), std::string::npos) << e.what();
   }
-  const std::string downscale = test::temp_dir() + "/downscale.param";
+  const std::string downscale = uprez::test::temp_dir() + "/downscale.param";
   std::ofstream(downscale) << "7767517\n2 2\nInput in 0 1 data\n"
                               "Convolution conv 1 1 data out 0=3 1=3 3=2 6=81\n";
   EXPECT_THROW(describe(downscale), Error);
 }
 
-}  // namespace
+}  // namespace upscale_graph_test
 }  // namespace uprez::ncnn

@@ -11,7 +11,7 @@
 #include "nn/onednn.h"
 
 namespace uprez {
-namespace {
+namespace fast_conv_test {
 
 namespace F = torch::nn::functional;
 
@@ -435,5 +435,5 @@ TEST(FastConv2d, ChainOfConvolutionsStaysWithinTolerance) {
   EXPECT_LE(max_error(y, expected), 1e-4);
 }
 
-}  // namespace
+}  // namespace fast_conv_test
 }  // namespace uprez

@@ -7,7 +7,7 @@
 #include <vector>
 
 namespace uprez {
-namespace {
+namespace fast_matmul_test {
 
 namespace F = torch::nn::functional;
 
@@ -123,5 +123,5 @@ TEST(FastLinear, SwitchOffGivesLibTorchsResult) {
   expect_close(layer->forward(x), plain, "enabled");
 }
 
-}  // namespace
+}  // namespace fast_matmul_test
 }  // namespace uprez

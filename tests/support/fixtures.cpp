@@ -9,7 +9,7 @@ namespace fs = std::filesystem;
 
 namespace uprez::test {
 
-namespace {
+namespace fixtures {
 std::string from_env(const char* name, const char* fallback) {
   const char* value = std::getenv(name);
   return value && *value ? value : fallback;
@@ -27,10 +27,10 @@ TempDirs& temp_dirs() {
   static TempDirs dirs;
   return dirs;
 }
-}  // namespace
+}  // namespace fixtures
 
-std::string fixtures_root() { return from_env("UPREZ_FIXTURES", UPREZ_DEFAULT_FIXTURES); }
-std::string models_root() { return from_env("UPREZ_MODELS", UPREZ_DEFAULT_MODELS); }
+std::string fixtures_root() { return fixtures::from_env("UPREZ_FIXTURES", UPREZ_DEFAULT_FIXTURES); }
+std::string models_root() { return fixtures::from_env("UPREZ_MODELS", UPREZ_DEFAULT_MODELS); }
 std::string build_dir() { return UPREZ_BUILD_DIR; }
 bool path_exists(const std::string& path) { return fs::exists(path); }
 
@@ -39,7 +39,7 @@ std::string temp_dir() {
   std::vector<char> buffer(pattern.begin(), pattern.end());
   buffer.push_back('\0');
   if (!mkdtemp(buffer.data())) throw std::runtime_error("mkdtemp failed");
-  TempDirs& dirs = temp_dirs();
+  fixtures::TempDirs& dirs = fixtures::temp_dirs();
   std::lock_guard<std::mutex> lock(dirs.mutex);
   dirs.paths.emplace_back(buffer.data());
   return buffer.data();

@@ -10,7 +10,7 @@
 #include "tiling/tile_layout.h"
 
 namespace uprez {
-namespace {
+namespace auto_tile_test {
 
 constexpr int64_t kMiB = int64_t(1) << 20;
 constexpr int64_t kGiB = int64_t(1) << 30;
@@ -58,5 +58,5 @@ TEST(AutoTile, AvailableMemoryIsPositive) {
   EXPECT_GT(available_memory_bytes(torch::Device(torch::kCUDA, 0)), 0);
 }
 
-}  // namespace
+}  // namespace auto_tile_test
 }  // namespace uprez

@@ -8,7 +8,7 @@
 #include "core/error.h"
 
 namespace uprez {
-namespace {
+namespace tile_layout_test {
 
 TileOptions tiling(int tile, int overlap, int align = 1) { return TileOptions{tile, overlap, align}; }
 
@@ -212,5 +212,5 @@ TEST(TileLayout, AcceptsTheEdgesOfTheRules) {
   EXPECT_NO_THROW(validate_tile_options(tiling(0, 1000)));  // tiling off: the overlap is unused
 }
 
-}  // namespace
+}  // namespace tile_layout_test
 }  // namespace uprez

@@ -10,7 +10,7 @@
 #include "core/error.h"
 
 namespace uprez {
-namespace {
+namespace tiler_test {
 
 namespace F = torch::nn::functional;
 
@@ -272,5 +272,5 @@ TEST(Tiler, RejectsTileOutputsOfTheWrongShape) {
   });
 }
 
-}  // namespace
+}  // namespace tiler_test
 }  // namespace uprez

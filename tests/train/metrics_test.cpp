@@ -10,7 +10,7 @@
 #include "core/error.h"
 
 namespace uprez::train {
-namespace {
+namespace metrics_test {
 
 TEST(Metrics, LumaFollowsBt601StudioRange) {
   EXPECT_NEAR(luma_bt601(torch::zeros({1, 3, 2, 2}))[0][0].item<double>(), 16.0, 1e-12);
@@ -55,5 +55,5 @@ TEST(Metrics, RejectsMismatchedSizes) {
   EXPECT_THROW(ssim_y(torch::zeros({1, 3, 8, 8}), torch::zeros({1, 3, 8, 8}), 0), Error);  // smaller than 11x11
 }
 
-}  // namespace
+}  // namespace metrics_test
 }  // namespace uprez::train

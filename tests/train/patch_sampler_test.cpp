@@ -18,7 +18,7 @@
 #include "support/test_assets.h"
 
 namespace uprez::train {
-namespace {
+namespace patch_sampler_test {
 
 torch::Tensor synthetic_uint8(int width, int height) {
   return (image_to_tensor(test::synthetic_image(width, height, 3, 8), 0, 3)[0] * 255).round().to(torch::kUInt8);
@@ -154,5 +154,5 @@ TEST(Degradation, JpegRoundTripKeepsTheImageAtHighQuality) {
             (decoded - image).abs().mean().item<float>());
 }
 
-}  // namespace
+}  // namespace patch_sampler_test
 }  // namespace uprez::train

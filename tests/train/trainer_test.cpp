@@ -17,7 +17,7 @@
 #include "support/test_assets.h"
 
 namespace uprez::train {
-namespace {
+namespace trainer_test {
 
 TrainOptions tiny_network() {
   TrainOptions options;
@@ -134,5 +134,5 @@ TEST(Trainer, ExportLoadsAsCompactX4WithTheRecipe) {
   }
 }
 
-}  // namespace
+}  // namespace trainer_test
 }  // namespace uprez::train

@@ -17,7 +17,7 @@
 
 namespace uprez::train {
 
-namespace {
+namespace degradation {
 
 constexpr double kMinBlurSigma = 0.2;
 constexpr int kMaxJpegQuality = 95;
@@ -45,17 +45,17 @@ void check_probability(double value, const char* name) {
   if (!(value >= 0.0 && value <= 1.0)) throw Error(std::string(name) + ": must be within [0, 1]");
 }
 
-}  // namespace
+}  // namespace degradation
 
 void validate(const DegradationOptions& options) {
   if (options.scale < 1 || options.scale > 8) throw Error("scale: must be within [1, 8]");
-  check_probability(options.blur_probability, "blur probability");
-  check_probability(options.noise_probability, "noise probability");
-  check_probability(options.jpeg_probability, "JPEG probability");
-  if (!(options.blur_sigma_max >= kMinBlurSigma && options.blur_sigma_max <= kMaxBlurSigma))
+  degradation::check_probability(options.blur_probability, "blur probability");
+  degradation::check_probability(options.noise_probability, "noise probability");
+  degradation::check_probability(options.jpeg_probability, "JPEG probability");
+  if (!(options.blur_sigma_max >= degradation::kMinBlurSigma && options.blur_sigma_max <= kMaxBlurSigma))
     throw Error("blur sigma: must be within [0.2, 2]");
   if (!(options.noise_sigma_max >= 0.0)) throw Error("noise sigma: must not be negative");
-  if (options.jpeg_quality_min < 1 || options.jpeg_quality_min > kMaxJpegQuality)
+  if (options.jpeg_quality_min < 1 || options.jpeg_quality_min > degradation::kMaxJpegQuality)
     throw Error("JPEG quality: must be within [1, 95]");
 }
 
@@ -88,8 +88,8 @@ torch::Tensor degrade(const torch::Tensor& hr_with_margin, const DegradationOpti
   std::vector<torch::Tensor> blurred;
   for (int64_t i = 0; i < count; ++i) {
     const torch::Tensor patch = hr_with_margin.narrow(0, i, 1);
-    const bool blur = chance(rng, options.blur_probability);
-    blurred.push_back(blur ? gaussian_blur(patch, uniform(rng, kMinBlurSigma, options.blur_sigma_max)) : patch);
+    const bool blur = degradation::chance(rng, options.blur_probability);
+    blurred.push_back(blur ? degradation::gaussian_blur(patch, degradation::uniform(rng, degradation::kMinBlurSigma, options.blur_sigma_max)) : patch);
   }
   const int64_t margin = kDegradationMarginLr;
   torch::Tensor lr = bicubic_downscale(torch::cat(blurred), options.scale);
@@ -97,8 +97,8 @@ torch::Tensor degrade(const torch::Tensor& hr_with_margin, const DegradationOpti
 
   std::vector<float> noise_sigmas;
   for (int64_t i = 0; i < count; ++i)
-    noise_sigmas.push_back(chance(rng, options.noise_probability)
-                               ? static_cast<float>(uniform(rng, 0.0, options.noise_sigma_max) / 255.0)
+    noise_sigmas.push_back(degradation::chance(rng, options.noise_probability)
+                               ? static_cast<float>(degradation::uniform(rng, 0.0, options.noise_sigma_max) / 255.0)
                                : 0.0f);
   if (std::any_of(noise_sigmas.begin(), noise_sigmas.end(), [](float sigma) { return sigma > 0.0f; })) {
     const at::Generator generator = at::detail::createCPUGenerator(rng());
@@ -108,8 +108,8 @@ torch::Tensor degrade(const torch::Tensor& hr_with_margin, const DegradationOpti
   lr = quantize_8bit(lr);
 
   for (int64_t i = 0; i < count; ++i) {
-    if (!chance(rng, options.jpeg_probability)) continue;
-    const int quality = std::uniform_int_distribution<int>(options.jpeg_quality_min, kMaxJpegQuality)(rng);
+    if (!degradation::chance(rng, options.jpeg_probability)) continue;
+    const int quality = std::uniform_int_distribution<int>(options.jpeg_quality_min, degradation::kMaxJpegQuality)(rng);
     lr[i].copy_(jpeg_roundtrip(lr[i], quality));
   }
   return lr;

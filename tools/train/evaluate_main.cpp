@@ -21,7 +21,7 @@
 #include "metrics.h"
 #include "tiling/tiler.h"
 
-namespace {
+namespace evaluate_main {
 
 using uprez::train::quantize_8bit;
 
@@ -137,11 +137,11 @@ void evaluate(Settings s) {
   }
 }
 
-}  // namespace
+}  // namespace evaluate_main
 
 int main(int argc, char** argv) {
   CLI::App app{"Benchmark bicubic, Lanczos and a model on held-out photos (PSNR/SSIM on Y)."};
-  Settings s;
+  evaluate_main::Settings s;
   app.add_option("images", s.inputs, "Image files or folders (searched recursively).")->required();
   app.add_option("--model", s.model_path, "Model file (any format uprez reads).");
   app.add_option("--scale", s.scale, "Scale without a model (a model's own scale wins).")
@@ -154,7 +154,7 @@ int main(int argc, char** argv) {
   app.add_option("--markdown", s.markdown_path, "Also write the table to this file.");
   CLI11_PARSE(app, argc, argv);
   try {
-    evaluate(s);
+    evaluate_main::evaluate(s);
   } catch (const std::exception& e) {
     std::cerr << "uprez-evaluate: error: " << uprez::one_line_message(e) << "\n";
     return 1;

@@ -31,7 +31,7 @@ std::vector<std::string> find_image_files(const std::vector<std::string>& inputs
   return files;
 }
 
-namespace {
+namespace image_set {
 
 torch::Tensor rgb_planes(const Image& image) {
   const torch::Tensor color = image_to_tensor(image, 0, image.color_channels());
@@ -42,15 +42,15 @@ bool has_transparency(const Image& image) {
   return image.has_alpha() && image_to_tensor(image, image.channels - 1, 1).min().item<float>() < 1.0f;
 }
 
-}  // namespace
+}  // namespace image_set
 
-torch::Tensor read_rgb(const std::string& path) { return rgb_planes(read_image(path)); }
+torch::Tensor read_rgb(const std::string& path) { return image_set::rgb_planes(read_image(path)); }
 
 torch::Tensor load_training_image(const std::string& path, int max_side) {
   const Image image = read_image(path);
   // The colour under transparent pixels is arbitrary (often black or white): no ground truth to learn from.
-  if (has_transparency(image)) throw Error(path + ": has transparent pixels");
-  torch::Tensor rgb = rgb_planes(image);
+  if (image_set::has_transparency(image)) throw Error(path + ": has transparent pixels");
+  torch::Tensor rgb = image_set::rgb_planes(image);
   const int64_t height = rgb.size(2), width = rgb.size(3);
   if (max_side > 0 && std::max(height, width) > max_side) {
     const double factor = static_cast<double>(max_side) / static_cast<double>(std::max(height, width));

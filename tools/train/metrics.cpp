@@ -10,7 +10,7 @@
 
 namespace uprez::train {
 
-namespace {
+namespace metrics {
 
 // The Y channels of `a` and `b` with `border` pixels cropped, after checking that the images match.
 std::pair<torch::Tensor, torch::Tensor> cropped_luma(const torch::Tensor& a, const torch::Tensor& b, int border) {
@@ -24,7 +24,7 @@ std::pair<torch::Tensor, torch::Tensor> cropped_luma(const torch::Tensor& a, con
   return {crop(ya), crop(yb)};
 }
 
-}  // namespace
+}  // namespace metrics
 
 torch::Tensor luma_bt601(const torch::Tensor& rgb) {
   const torch::Tensor planes = (rgb.dim() == 4 ? rgb[0] : rgb).to(torch::kFloat64);
@@ -33,7 +33,7 @@ torch::Tensor luma_bt601(const torch::Tensor& rgb) {
 }
 
 double psnr_y(const torch::Tensor& a, const torch::Tensor& b, int border) {
-  const auto [ya, yb] = cropped_luma(a, b, border);
+  const auto [ya, yb] = metrics::cropped_luma(a, b, border);
   const double mse = (ya - yb).square().mean().item<double>();
   if (mse == 0.0) return std::numeric_limits<double>::infinity();
   return 10.0 * std::log10(255.0 * 255.0 / mse);
@@ -42,7 +42,7 @@ double psnr_y(const torch::Tensor& a, const torch::Tensor& b, int border) {
 double ssim_y(const torch::Tensor& a, const torch::Tensor& b, int border) {
   constexpr int kWindow = 11;
   constexpr double kSigma = 1.5, kC1 = (0.01 * 255) * (0.01 * 255), kC2 = (0.03 * 255) * (0.03 * 255);
-  const auto [ya, yb] = cropped_luma(a, b, border);
+  const auto [ya, yb] = metrics::cropped_luma(a, b, border);
   if (ya.size(0) < kWindow || ya.size(1) < kWindow) throw Error("image quality: SSIM needs at least 11x11 pixels");
   torch::Tensor gauss = torch::arange(kWindow, torch::kFloat64) - (kWindow - 1) / 2.0;
   gauss = torch::exp(-gauss * gauss / (2 * kSigma * kSigma));

@@ -15,7 +15,7 @@
 #include "patch_sampler.h"
 #include "trainer.h"
 
-namespace {
+namespace train_main {
 
 using uprez::train::PatchSampler;
 using uprez::train::SamplerOptions;
@@ -133,11 +133,11 @@ void train(const Settings& s) {
   std::cout << "wrote " << s.output << "\n";
 }
 
-}  // namespace
+}  // namespace train_main
 
 int main(int argc, char** argv) {
   CLI::App app{"Train uprez's built-in Compact super-resolution model on the CPU."};
-  Settings s;
+  train_main::Settings s;
   auto& d = s.sampler.degradation;
   app.add_option("data", s.data, "Training image files or folders (searched recursively).")->required();
   app.add_option("-o,--output", s.output, "The .safetensors file to write.")->required();
@@ -179,7 +179,7 @@ int main(int argc, char** argv) {
   s.sampler.seed = s.train.seed;
   d.scale = s.train.scale;
   try {
-    train(s);
+    train_main::train(s);
   } catch (const std::exception& e) {
     std::cerr << "uprez-train: error: " << uprez::one_line_message(e) << "\n";
     return 1;

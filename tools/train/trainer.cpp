@@ -9,7 +9,7 @@
 
 namespace uprez::train {
 
-namespace {
+namespace trainer {
 
 constexpr double kPi = 3.14159265358979323846;
 
@@ -18,20 +18,20 @@ torch::Tensor l1(const torch::Tensor& a, const torch::Tensor& b) { return (a - b
 torch::Tensor horizontal_difference(const torch::Tensor& x) { return x.slice(3, 1) - x.slice(3, 0, -1); }
 torch::Tensor vertical_difference(const torch::Tensor& x) { return x.slice(2, 1) - x.slice(2, 0, -1); }
 
-}  // namespace
+}  // namespace trainer
 
 torch::Tensor reconstruction_loss(const torch::Tensor& output, const torch::Tensor& target, double edge_weight) {
-  torch::Tensor loss = l1(output, target);
+  torch::Tensor loss = trainer::l1(output, target);
   if (edge_weight > 0.0)
-    loss = loss + edge_weight * (l1(horizontal_difference(output), horizontal_difference(target)) +
-                                 l1(vertical_difference(output), vertical_difference(target)));
+    loss = loss + edge_weight * (trainer::l1(trainer::horizontal_difference(output), trainer::horizontal_difference(target)) +
+                                 trainer::l1(trainer::vertical_difference(output), trainer::vertical_difference(target)));
   return loss;
 }
 
 double cosine_learning_rate(const TrainOptions& options, int64_t step) {
   const double progress = options.steps > 1 ? static_cast<double>(step) / static_cast<double>(options.steps - 1) : 0.0;
   return options.min_learning_rate +
-         0.5 * (options.learning_rate - options.min_learning_rate) * (1.0 + std::cos(kPi * std::min(progress, 1.0)));
+         0.5 * (options.learning_rate - options.min_learning_rate) * (1.0 + std::cos(trainer::kPi * std::min(progress, 1.0)));
 }
 
 Trainer::Trainer(const TrainOptions& options) : options_(options) {

@@ -17,7 +17,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace binary_op {
 
 enum class Operation { kAdd, kSub, kMul, kDiv, kMax, kMin, kPow, kAtan2, kFmod, kLogAddExp, kFloorDivide, kRemainder };
 
@@ -131,8 +131,8 @@ class BinaryOpLayer : public Layer {
   float scalar_ = 0.f;
 };
 
-}  // namespace
+}  // namespace binary_op
 
-std::unique_ptr<Layer> make_binary_op_layer() { return std::make_unique<BinaryOpLayer>(); }
+std::unique_ptr<Layer> make_binary_op_layer() { return std::make_unique<binary_op::BinaryOpLayer>(); }
 
 }  // namespace uprez::ncnn

@@ -7,7 +7,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace clip {
 
 class ClipLayer : public ElementwiseLayer {
  public:
@@ -24,8 +24,8 @@ class ClipLayer : public ElementwiseLayer {
   float max_ = FLT_MAX;
 };
 
-}  // namespace
+}  // namespace clip
 
-std::unique_ptr<Layer> make_clip_layer() { return std::make_unique<ClipLayer>(); }
+std::unique_ptr<Layer> make_clip_layer() { return std::make_unique<clip::ClipLayer>(); }
 
 }  // namespace uprez::ncnn

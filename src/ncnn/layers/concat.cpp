@@ -6,7 +6,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace concat {
 
 class ConcatLayer : public Layer {
  public:
@@ -43,8 +43,8 @@ class ConcatLayer : public Layer {
   int axis_ = 0;
 };
 
-}  // namespace
+}  // namespace concat
 
-std::unique_ptr<Layer> make_concat_layer() { return std::make_unique<ConcatLayer>(); }
+std::unique_ptr<Layer> make_concat_layer() { return std::make_unique<concat::ConcatLayer>(); }
 
 }  // namespace uprez::ncnn

@@ -13,7 +13,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace convolution {
 
 using spatial::KernelGeometry;
 
@@ -176,9 +176,9 @@ class Convolution final : public Layer {
   ConvOptions conv_options_;
 };
 
-}  // namespace
+}  // namespace convolution
 
-std::unique_ptr<Layer> make_convolution_layer(bool grouped) { return std::make_unique<Convolution>(grouped); }
+std::unique_ptr<Layer> make_convolution_layer(bool grouped) { return std::make_unique<convolution::Convolution>(grouped); }
 
 std::unique_ptr<Layer> make_convolution_layer() { return make_convolution_layer(/*grouped=*/false); }
 

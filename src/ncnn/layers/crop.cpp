@@ -15,7 +15,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace crop {
 
 // ncnn's axis letters, indexing the per-axis parameters.
 enum Axis { kW, kH, kD, kC };
@@ -143,8 +143,8 @@ class Crop final : public Layer {
   std::vector<int> starts_, ends_, axes_;
 };
 
-}  // namespace
+}  // namespace crop
 
-std::unique_ptr<Layer> make_crop_layer() { return std::make_unique<Crop>(); }
+std::unique_ptr<Layer> make_crop_layer() { return std::make_unique<crop::Crop>(); }
 
 }  // namespace uprez::ncnn

@@ -13,7 +13,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace deconvolution {
 
 using spatial::KernelGeometry;
 
@@ -126,8 +126,8 @@ class Deconvolution final : public Layer {
   torch::Tensor bias_;            // (num_output, 1, 1), or undefined
 };
 
-}  // namespace
+}  // namespace deconvolution
 
-std::unique_ptr<Layer> make_deconvolution_layer() { return std::make_unique<Deconvolution>(); }
+std::unique_ptr<Layer> make_deconvolution_layer() { return std::make_unique<deconvolution::Deconvolution>(); }
 
 }  // namespace uprez::ncnn

@@ -5,7 +5,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace eltwise {
 
 enum class EltwiseOp { kProduct = 0, kSum = 1, kMax = 2 };
 
@@ -75,8 +75,8 @@ class EltwiseLayer : public Layer {
   std::vector<float> coefficients_;
 };
 
-}  // namespace
+}  // namespace eltwise
 
-std::unique_ptr<Layer> make_eltwise_layer() { return std::make_unique<EltwiseLayer>(); }
+std::unique_ptr<Layer> make_eltwise_layer() { return std::make_unique<eltwise::EltwiseLayer>(); }
 
 }  // namespace uprez::ncnn

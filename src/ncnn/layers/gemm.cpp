@@ -16,7 +16,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace gemm {
 
 enum class BroadcastC { kNone = -1, kScalar = 0, kRows = 1, kRowColumn = 2, kMatrix = 3, kColumns = 4 };
 
@@ -140,8 +140,8 @@ class GemmLayer : public Layer {
   torch::Tensor a_, b_, c_;
 };
 
-}  // namespace
+}  // namespace gemm
 
-std::unique_ptr<Layer> make_gemm_layer() { return std::make_unique<GemmLayer>(); }
+std::unique_ptr<Layer> make_gemm_layer() { return std::make_unique<gemm::GemmLayer>(); }
 
 }  // namespace uprez::ncnn

@@ -5,7 +5,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace hard_swish {
 
 class HardSwishLayer : public ElementwiseLayer {
  public:
@@ -27,8 +27,8 @@ class HardSwishLayer : public ElementwiseLayer {
   float lower_ = -2.5f, upper_ = 2.5f;
 };
 
-}  // namespace
+}  // namespace hard_swish
 
-std::unique_ptr<Layer> make_hard_swish_layer() { return std::make_unique<HardSwishLayer>(); }
+std::unique_ptr<Layer> make_hard_swish_layer() { return std::make_unique<hard_swish::HardSwishLayer>(); }
 
 }  // namespace uprez::ncnn

@@ -8,7 +8,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace inner_product {
 
 class InnerProduct final : public Layer {
  public:
@@ -53,8 +53,8 @@ class InnerProduct final : public Layer {
   torch::Tensor weight_, bias_;
 };
 
-}  // namespace
+}  // namespace inner_product
 
-std::unique_ptr<Layer> make_inner_product_layer() { return std::make_unique<InnerProduct>(); }
+std::unique_ptr<Layer> make_inner_product_layer() { return std::make_unique<inner_product::InnerProduct>(); }
 
 }  // namespace uprez::ncnn

@@ -5,7 +5,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace input {
 
 class InputLayer : public Layer {
  public:
@@ -16,8 +16,8 @@ class InputLayer : public Layer {
   }
 };
 
-}  // namespace
+}  // namespace input
 
-std::unique_ptr<Layer> make_input_layer() { return std::make_unique<InputLayer>(); }
+std::unique_ptr<Layer> make_input_layer() { return std::make_unique<input::InputLayer>(); }
 
 }  // namespace uprez::ncnn

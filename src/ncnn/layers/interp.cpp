@@ -14,7 +14,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace interp {
 
 enum class ResizeType { Nearest = 1, Bilinear = 2, Bicubic = 3 };
 
@@ -212,8 +212,8 @@ class Interp final : public Layer {
   bool align_corner_ = false;
 };
 
-}  // namespace
+}  // namespace interp
 
-std::unique_ptr<Layer> make_interp_layer() { return std::make_unique<Interp>(); }
+std::unique_ptr<Layer> make_interp_layer() { return std::make_unique<interp::Interp>(); }
 
 }  // namespace uprez::ncnn

@@ -7,7 +7,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace layer_norm {
 
 class LayerNormLayer : public Layer {
  public:
@@ -61,8 +61,8 @@ class LayerNormLayer : public Layer {
   torch::Tensor gamma_, beta_;
 };
 
-}  // namespace
+}  // namespace layer_norm
 
-std::unique_ptr<Layer> make_layer_norm_layer() { return std::make_unique<LayerNormLayer>(); }
+std::unique_ptr<Layer> make_layer_norm_layer() { return std::make_unique<layer_norm::LayerNormLayer>(); }
 
 }  // namespace uprez::ncnn

@@ -7,7 +7,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace mat_mul {
 
 class MatMulLayer : public Layer {
  public:
@@ -35,8 +35,8 @@ class MatMulLayer : public Layer {
   bool transpose_b_ = false;
 };
 
-}  // namespace
+}  // namespace mat_mul
 
-std::unique_ptr<Layer> make_mat_mul_layer() { return std::make_unique<MatMulLayer>(); }
+std::unique_ptr<Layer> make_mat_mul_layer() { return std::make_unique<mat_mul::MatMulLayer>(); }
 
 }  // namespace uprez::ncnn

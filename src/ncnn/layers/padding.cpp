@@ -9,7 +9,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace padding {
 
 enum class PadType { Constant = 0, Replicate = 1, Reflect = 2 };
 
@@ -131,8 +131,8 @@ class Padding final : public Layer {
   torch::Tensor channel_values_;
 };
 
-}  // namespace
+}  // namespace padding
 
-std::unique_ptr<Layer> make_padding_layer() { return std::make_unique<Padding>(); }
+std::unique_ptr<Layer> make_padding_layer() { return std::make_unique<padding::Padding>(); }
 
 }  // namespace uprez::ncnn

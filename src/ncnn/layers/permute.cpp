@@ -8,7 +8,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace permute {
 
 // ncnn's order names for blobs of 2, 3 or 4 dims, innermost output axis first, indexed by order_type.
 const std::vector<std::string>& order_names(int64_t dims) {
@@ -53,8 +53,8 @@ class PermuteLayer : public Layer {
   int order_type_ = 0;
 };
 
-}  // namespace
+}  // namespace permute
 
-std::unique_ptr<Layer> make_permute_layer() { return std::make_unique<PermuteLayer>(); }
+std::unique_ptr<Layer> make_permute_layer() { return std::make_unique<permute::PermuteLayer>(); }
 
 }  // namespace uprez::ncnn

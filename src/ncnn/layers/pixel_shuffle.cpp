@@ -6,7 +6,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace pixel_shuffle {
 
 class PixelShuffle final : public Layer {
  public:
@@ -40,8 +40,8 @@ class PixelShuffle final : public Layer {
   bool channel_major_ = true;  // mode 0
 };
 
-}  // namespace
+}  // namespace pixel_shuffle
 
-std::unique_ptr<Layer> make_pixel_shuffle_layer() { return std::make_unique<PixelShuffle>(); }
+std::unique_ptr<Layer> make_pixel_shuffle_layer() { return std::make_unique<pixel_shuffle::PixelShuffle>(); }
 
 }  // namespace uprez::ncnn

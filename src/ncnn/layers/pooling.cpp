@@ -12,7 +12,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace pooling {
 
 enum class PoolingType { Max = 0, Average = 1 };
 enum class PadMode { Full = 0, Valid = 1, SameUpper = 2, SameLower = 3 };
@@ -129,8 +129,8 @@ class Pooling final : public Layer {
   int64_t out_w_ = 0, out_h_ = 0;
 };
 
-}  // namespace
+}  // namespace pooling
 
-std::unique_ptr<Layer> make_pooling_layer() { return std::make_unique<Pooling>(); }
+std::unique_ptr<Layer> make_pooling_layer() { return std::make_unique<pooling::Pooling>(); }
 
 }  // namespace uprez::ncnn

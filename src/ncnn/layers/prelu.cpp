@@ -6,7 +6,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace prelu {
 
 class PReLULayer : public Layer {
  public:
@@ -40,8 +40,8 @@ class PReLULayer : public Layer {
   torch::Tensor slopes_;
 };
 
-}  // namespace
+}  // namespace prelu
 
-std::unique_ptr<Layer> make_prelu_layer() { return std::make_unique<PReLULayer>(); }
+std::unique_ptr<Layer> make_prelu_layer() { return std::make_unique<prelu::PReLULayer>(); }
 
 }  // namespace uprez::ncnn

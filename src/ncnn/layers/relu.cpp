@@ -4,7 +4,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace relu {
 
 class ReLULayer : public ElementwiseLayer {
  public:
@@ -34,8 +34,8 @@ class ReLULayer : public ElementwiseLayer {
   float slope_ = 0.f;
 };
 
-}  // namespace
+}  // namespace relu
 
-std::unique_ptr<Layer> make_relu_layer() { return std::make_unique<ReLULayer>(); }
+std::unique_ptr<Layer> make_relu_layer() { return std::make_unique<relu::ReLULayer>(); }
 
 }  // namespace uprez::ncnn

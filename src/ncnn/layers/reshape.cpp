@@ -13,7 +13,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace reshape {
 
 constexpr int kUnset = -233;
 constexpr int kNoBatchAxis = 233;
@@ -96,8 +96,8 @@ class ReshapeLayer : public Layer {
   bool permute_ = false;
 };
 
-}  // namespace
+}  // namespace reshape
 
-std::unique_ptr<Layer> make_reshape_layer() { return std::make_unique<ReshapeLayer>(); }
+std::unique_ptr<Layer> make_reshape_layer() { return std::make_unique<reshape::ReshapeLayer>(); }
 
 }  // namespace uprez::ncnn

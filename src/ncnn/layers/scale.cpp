@@ -8,7 +8,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace scale {
 
 constexpr int kScaleFromSecondBlob = -233;
 
@@ -57,8 +57,8 @@ class ScaleLayer : public Layer {
   torch::Tensor scales_, biases_;
 };
 
-}  // namespace
+}  // namespace scale
 
-std::unique_ptr<Layer> make_scale_layer() { return std::make_unique<ScaleLayer>(); }
+std::unique_ptr<Layer> make_scale_layer() { return std::make_unique<scale::ScaleLayer>(); }
 
 }  // namespace uprez::ncnn

@@ -4,15 +4,15 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace sigmoid {
 
 class SigmoidLayer : public ElementwiseLayer {
  protected:
   torch::Tensor apply(const torch::Tensor& blob) const override { return torch::sigmoid(blob); }
 };
 
-}  // namespace
+}  // namespace sigmoid
 
-std::unique_ptr<Layer> make_sigmoid_layer() { return std::make_unique<SigmoidLayer>(); }
+std::unique_ptr<Layer> make_sigmoid_layer() { return std::make_unique<sigmoid::SigmoidLayer>(); }
 
 }  // namespace uprez::ncnn

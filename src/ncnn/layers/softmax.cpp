@@ -6,7 +6,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace softmax {
 
 class SoftmaxLayer : public Layer {
  public:
@@ -31,8 +31,8 @@ class SoftmaxLayer : public Layer {
   int axis_ = 0;
 };
 
-}  // namespace
+}  // namespace softmax
 
-std::unique_ptr<Layer> make_softmax_layer() { return std::make_unique<SoftmaxLayer>(); }
+std::unique_ptr<Layer> make_softmax_layer() { return std::make_unique<softmax::SoftmaxLayer>(); }
 
 }  // namespace uprez::ncnn

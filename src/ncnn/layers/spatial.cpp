@@ -4,7 +4,7 @@
 
 namespace uprez::ncnn::spatial {
 
-namespace {
+namespace spatial {
 
 constexpr int kSameUpper = -233;
 constexpr int kSameLower = -234;
@@ -15,7 +15,7 @@ std::pair<int64_t, int64_t> split_border(int64_t total, bool upper) {
   return upper ? std::make_pair(total / 2, total - total / 2) : std::make_pair(total - total / 2, total / 2);
 }
 
-}  // namespace
+}  // namespace spatial
 
 const torch::Tensor& single_input(const Layer& layer, const std::vector<torch::Tensor>& inputs) {
   expect_input_count(layer, inputs, 1);
@@ -42,8 +42,8 @@ MatShape mat_shape(const torch::Tensor& blob) {
 
 Borders same_borders(int64_t height, int64_t width, int64_t extent_h, int64_t extent_w, int64_t stride_h,
                      int64_t stride_w, bool upper) {
-  const auto [top, bottom] = split_border(extent_h + (height - 1) / stride_h * stride_h - height, upper);
-  const auto [left, right] = split_border(extent_w + (width - 1) / stride_w * stride_w - width, upper);
+  const auto [top, bottom] = spatial::split_border(extent_h + (height - 1) / stride_h * stride_h - height, upper);
+  const auto [left, right] = spatial::split_border(extent_w + (width - 1) / stride_w * stride_w - width, upper);
   return {top, bottom, left, right};
 }
 
@@ -71,9 +71,9 @@ KernelGeometry KernelGeometry::load(const ParamDict& params) {
   const auto all_pads_are = [&](int value) {
     return pad_left == value && pad_right == value && pad_top == value && pad_bottom == value;
   };
-  if (all_pads_are(kSameUpper)) {
+  if (all_pads_are(spatial::kSameUpper)) {
     geometry.padding = Padding::SameUpper;
-  } else if (all_pads_are(kSameLower)) {
+  } else if (all_pads_are(spatial::kSameLower)) {
     geometry.padding = Padding::SameLower;
   } else if (pad_left < 0 || pad_right < 0 || pad_top < 0 || pad_bottom < 0) {
     params.fail(4, "pads must be non-negative, or all -233 (SAME_UPPER) or all -234 (SAME_LOWER)");

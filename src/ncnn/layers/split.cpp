@@ -4,7 +4,7 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace split {
 
 class SplitLayer : public Layer {
  public:
@@ -20,8 +20,8 @@ class SplitLayer : public Layer {
   }
 };
 
-}  // namespace
+}  // namespace split
 
-std::unique_ptr<Layer> make_split_layer() { return std::make_unique<SplitLayer>(); }
+std::unique_ptr<Layer> make_split_layer() { return std::make_unique<split::SplitLayer>(); }
 
 }  // namespace uprez::ncnn

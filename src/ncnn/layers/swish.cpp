@@ -4,15 +4,15 @@
 
 namespace uprez::ncnn {
 
-namespace {
+namespace swish {
 
 class SwishLayer : public ElementwiseLayer {
  protected:
   torch::Tensor apply(const torch::Tensor& blob) const override { return torch::silu(blob); }
 };
 
-}  // namespace
+}  // namespace swish
 
-std::unique_ptr<Layer> make_swish_layer() { return std::make_unique<SwishLayer>(); }
+std::unique_ptr<Layer> make_swish_layer() { return std::make_unique<swish::SwishLayer>(); }
 
 }  // namespace uprez::ncnn
