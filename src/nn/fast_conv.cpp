@@ -127,7 +127,9 @@ torch::Tensor FastConv2dImpl::forward_tensor(const torch::Tensor& x, const PostO
   // Plain tensors only gain from Winograd (the two layout conversions cost more than direct oneDNN saves).
   if (fast_path_applies(x) && winograd_applies(x.size(2), x.size(3), conv))
     return run_fast(FeatureMap(x), nullptr, post, conv).to_tensor(x.suggest_memory_format());
-  return run_fallback(x, post, fast_path_applies(x) && gemm_applies(x.size(2), x.size(3), conv));
+  const bool gemm = fast_path_applies(x) && gemm_applies(x.size(2), x.size(3), conv);
+  const torch::Tensor y = run_fallback(x, post, gemm);
+  return gemm ? y.contiguous(x.suggest_memory_format()) : y;  // im2col + GEMM writes NCHW
 }
 
 FeatureMap FastConv2dImpl::run(const FeatureMap& x, const PostOps& post, const ConvOptions& conv) const {

@@ -19,6 +19,8 @@ constexpr int64_t kGemmColumnBytes = int64_t{16} << 20;
 
 torch::Tensor im2col_gemm_conv2d(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                                  const ConvGeometry& g) {
+  TORCH_CHECK(x.dim() == 4 && x.size(1) == g.in_channels, "FastConv2d: input of shape ", x.sizes(), " has ",
+              x.dim() == 4 ? x.size(1) : 0, " channels, expected ", g.in_channels);
   const torch::Tensor padded =
       im2col_gemm::F::pad(x.contiguous(), im2col_gemm::F::PadFuncOptions({g.padding[2], g.padding[3], g.padding[0], g.padding[1]}));
   const int64_t n = padded.size(0), out_channels = g.out_channels;

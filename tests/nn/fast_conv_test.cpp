@@ -223,6 +223,17 @@ TEST(FastConv2d, UsesWinogradForLargeThreeByThreeWhereTheCpuHasIt) {
   EXPECT_EQ(contains(conv->last_implementation(), "jit"), onednn_runs()) << conv->last_implementation();
 }
 
+// A wrong channel count is an error on every path, never a silent miscomputation.
+TEST(FastConv2d, RejectsAWrongChannelCountOnEveryPath) {
+  torch::NoGradGuard no_grad;
+  FastConv2d conv(16, 16, 3, 1, 1);
+  const torch::Tensor x = torch::rand({1, 3, 20, 20});
+  for (const ConvOptions& options : {with(true, false), with(false, false), with(false, true)}) {
+    EXPECT_ANY_THROW(conv->forward_tensor(x, {}, options));
+    EXPECT_ANY_THROW(conv->run(FeatureMap(x), {}, options));
+  }
+}
+
 // The options are per call: two convolutions (or two calls) with different options do not disturb each other.
 TEST(FastConv2d, OptionsArePerCall) {
   torch::NoGradGuard no_grad;
