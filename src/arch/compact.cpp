@@ -17,7 +17,7 @@ torch::nn::AnyModule activation(const CompactOptions& options) {
 
 bool detect(const StateDict& state) { return state.has_all({"body.0.weight", "body.1.weight"}); }
 
-Model load(const StateDict& state) {
+CompactOptions detect_options(const StateDict& state) {
   // body = [conv, act, (conv, act) * num_conv, conv]
   const int last = sequence_length(state, "body") - 1;
 
@@ -27,7 +27,10 @@ Model load(const StateDict& state) {
   options.num_conv = (last - 2) / 2;
   std::tie(options.upscale, options.num_out_ch) =
       scale_and_output_channels(state.dim("body." + std::to_string(last) + ".bias", 0), options.num_in_ch);
+  return options;
+}
 
+ModelInfo model_info(const CompactOptions& options) {
   ModelInfo info;
   info.architecture_id = "Compact";
   info.architecture_name = "RealESRGAN Compact";
@@ -40,7 +43,12 @@ Model load(const StateDict& state) {
       {"num_in_ch", options.num_in_ch}, {"num_out_ch", options.num_out_ch}, {"num_feat", options.num_feat},
       {"num_conv", options.num_conv},   {"upscale", options.upscale},       {"act_type", options.act_type},
   };
-  return assemble_model(std::move(info), std::make_shared<CompactNetwork>(options), state);
+  return info;
+}
+
+Model load(const StateDict& state) {
+  const CompactOptions options = detect_options(state);
+  return assemble_model(model_info(options), std::make_shared<CompactNetwork>(options), state);
 }
 
 }  // namespace compact

@@ -35,14 +35,17 @@ bool detect(const StateDict& state) {
                         "upsampler.0.weight"});
 }
 
-Model load(const StateDict& state) {
+DctlsaOptions detect_options(const StateDict& state) {
   DctlsaOptions options;  // num_head cannot be recovered from the weights: spandrel assumes 5
   options.in_nc = static_cast<int>(state.dim("fea_conv.weight", 1));
   options.nf = static_cast<int>(state.dim("fea_conv.weight", 0));
   options.num_modules = static_cast<int>(state.dim("c.0.weight", 1) / options.nf);
   std::tie(options.upscale, options.out_nc) =
       scale_and_output_channels(state.dim("upsampler.0.weight", 0), options.in_nc);
+  return options;
+}
 
+ModelInfo model_info(const DctlsaOptions& options) {
   ModelInfo info;
   info.architecture_id = info.architecture_name = "DCTLSA";
   info.purpose = purpose_for_scale(options.upscale);
@@ -57,7 +60,12 @@ Model load(const StateDict& state) {
       {"in_nc", options.in_nc},   {"nf", options.nf},           {"num_modules", options.num_modules},
       {"out_nc", options.out_nc}, {"upscale", options.upscale}, {"num_head", options.num_head},
   };
-  return assemble_model(std::move(info), std::make_shared<DctlsaNetwork>(options), state);
+  return info;
+}
+
+Model load(const StateDict& state) {
+  const DctlsaOptions options = detect_options(state);
+  return assemble_model(model_info(options), std::make_shared<DctlsaNetwork>(options), state);
 }
 
 // conv_block(kernel_size=1, act_type="lrelu"): Sequential(1x1 conv, LeakyReLU(0.05)).

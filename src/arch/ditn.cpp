@@ -20,7 +20,7 @@ bool detect(const StateDict& state) {
                         "conv_after_body.weight", "upsample.0.weight"});
 }
 
-Model load(const StateDict& state) {
+DitnOptions detect_options(const StateDict& state) {
   DitnOptions options;
   options.inp_channels = static_cast<int>(state.dim("sft.weight", 1));
   options.dim = static_cast<int>(state.dim("sft.weight", 0));
@@ -31,7 +31,10 @@ Model load(const StateDict& state) {
       static_cast<double>(state.dim("UFONE.0.ITLs.0.ffn.project_in.weight", 0)) / 2 / options.dim;
   options.bias = state.contains("UFONE.0.ITLs.0.attn.project_out.bias");
   options.upscale = static_cast<int>(std::sqrt(static_cast<double>(state.dim("upsample.0.weight", 0)) / 3));
+  return options;
+}
 
+ModelInfo model_info(const DitnOptions& options) {
   ModelInfo info;
   info.architecture_id = info.architecture_name = "DITN";
   info.purpose = purpose_for_scale(options.upscale);
@@ -52,7 +55,12 @@ Model load(const StateDict& state) {
       {"patch_size", options.patch_size},
       {"upscale", options.upscale},
   };
-  return assemble_model(std::move(info), std::make_shared<DitnNetwork>(options), state);
+  return info;
+}
+
+Model load(const StateDict& state) {
+  const DitnOptions options = detect_options(state);
+  return assemble_model(model_info(options), std::make_shared<DitnNetwork>(options), state);
 }
 
 FastConv2d depthwise_conv(int64_t channels, int64_t kernel_size, int64_t dilation) {

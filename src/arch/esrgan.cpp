@@ -205,9 +205,8 @@ bool detect(const StateDict& state) {
          state.has_all({"model.0.weight", "model.1.sub.0.RDB1.conv1x1.weight"});
 }
 
-Model load(const StateDict& file_state) {
-  const StateDict state = to_old_layout(file_state);
-
+// The hyper-parameters of a state dict in the old `model.N` layout.
+EsrganOptions detect_options(const StateDict& state) {
   // model = [conv, shortcut(RRDBs + conv), (upsample, conv, act) per x2 stage, conv, act, conv]
   const int length = sequence_length(state, "model");
   constexpr int kMaxUpsamplingStages = 8;
@@ -225,7 +224,10 @@ Model load(const StateDict& file_state) {
   // Real-ESRGAN x2 / x1 models pixel-unshuffle the input by 2 / 4 first.
   if (options.in_nc == options.out_nc * 4) options.shuffle_factor = 2;
   if (options.in_nc == options.out_nc * 16) options.shuffle_factor = 4;
+  return options;
+}
 
+ModelInfo model_info(const EsrganOptions& options) {
   ModelInfo info;
   info.architecture_id = info.architecture_name = "ESRGAN";
   info.tags = {std::to_string(options.num_filters) + "nf", std::to_string(options.num_blocks) + "nb"};
@@ -253,7 +255,13 @@ Model load(const StateDict& file_state) {
       {"upsampler", "upconv"},
       {"mode", "CNA"},
   };
-  return assemble_model(std::move(info), std::make_shared<EsrganNetwork>(options), state);
+  return info;
+}
+
+Model load(const StateDict& file_state) {
+  const StateDict state = to_old_layout(file_state);
+  const EsrganOptions options = detect_options(state);
+  return assemble_model(model_info(options), std::make_shared<EsrganNetwork>(options), state);
 }
 
 }  // namespace esrgan

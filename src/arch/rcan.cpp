@@ -56,7 +56,7 @@ bool detect(const StateDict& state) {
   return has_body && (state.contains("head.0.weight") || state.contains("head.1.weight"));
 }
 
-Model load(const StateDict& state) {
+RcanOptions detect_options(const StateDict& state) {
   RcanOptions options;
   options.n_resgroups = sequence_length(state, "body") - 1;
   options.n_resblocks = sequence_length(state, "body.0.body") - 1;
@@ -73,7 +73,10 @@ Model load(const StateDict& state) {
   options.kernel_size = static_cast<int>(state.dim(head_conv, -1));
   options.norm = state.contains("sub_mean.weight");
   options.reduction = options.n_feats / static_cast<int>(state.dim("body.0.body.0.body.3.conv_du.0.weight", 0));
+  return options;
+}
 
+ModelInfo model_info(const RcanOptions& options) {
   ModelInfo info;
   info.architecture_id = info.architecture_name = "RCAN";
   info.purpose = purpose_for_scale(options.scale);
@@ -98,7 +101,12 @@ Model load(const StateDict& state) {
       {"unshuffle_mod", options.unshuffle_mod},
       {"conv", "default_conv"},
   };
-  return assemble_model(std::move(info), std::make_shared<RcanNetwork>(options), state);
+  return info;
+}
+
+Model load(const StateDict& state) {
+  const RcanOptions options = detect_options(state);
+  return assemble_model(model_info(options), std::make_shared<RcanNetwork>(options), state);
 }
 
 }  // namespace rcan

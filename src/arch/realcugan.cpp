@@ -92,18 +92,10 @@ bool detect(const StateDict& state) {
                         "unet2.conv_bottom.weight"});
 }
 
-Model load(const StateDict& file_state) {
-  StateDict state = file_state;
+RealCuganOptions detect_options(const StateDict& state) {
   RealCuganOptions options;
-  ModelInfo info;
   options.pro = state.contains("pro");
-  if (options.pro) {
-    info.tags.push_back("pro");
-    state.set("pro", torch::zeros({1}));  // spandrel resets it, whatever was stored
-  }
   options.in_channels = static_cast<int>(state.dim("unet1.conv1.conv.0.weight", 1));
-  info.size_requirements = SizeRequirements(32);
-
   if (state.contains("conv_final.weight")) {
     // UpCunet4x(in=4k) and UpCunet2x_fast(in=k) have the same shapes; spandrel assumes the latter.
     options.out_channels = static_cast<int>(state.dim("conv_final.weight", 0) / 4);
@@ -111,8 +103,6 @@ Model load(const StateDict& file_state) {
       options.scale = 2;
       options.fast = true;
       options.in_channels /= 4;
-      info.size_requirements = SizeRequirements(40, 4);
-      info.tags.push_back("fast");
     } else {
       options.scale = 4;
     }
@@ -120,7 +110,17 @@ Model load(const StateDict& file_state) {
     options.scale = state.dim("unet1.conv_bottom.weight", 2) == 5 ? 3 : 2;
     options.out_channels = static_cast<int>(state.dim("unet2.conv_bottom.weight", 0));
   }
+  return options;
+}
 
+ModelInfo model_info(const RealCuganOptions& options) {
+  ModelInfo info;
+  if (options.pro) info.tags.push_back("pro");
+  info.size_requirements = SizeRequirements(32);
+  if (options.fast) {
+    info.size_requirements = SizeRequirements(40, 4);
+    info.tags.push_back("fast");
+  }
   info.architecture_id = info.architecture_name = "RealCUGAN";
   info.purpose = Purpose::SR;
   info.scale = options.scale;
@@ -130,7 +130,14 @@ Model load(const StateDict& file_state) {
       {"in_channels", options.in_channels}, {"out_channels", options.out_channels}, {"scale", options.scale}};
   if (!options.fast) info.hyperparameters["pro"] = options.pro;
   if (options.scale == 2) info.hyperparameters["fast"] = options.fast;
-  return assemble_model(std::move(info), std::make_shared<RealCuganNetwork>(options), state);
+  return info;
+}
+
+Model load(const StateDict& file_state) {
+  const RealCuganOptions options = detect_options(file_state);
+  StateDict state = file_state;
+  if (options.pro) state.set("pro", torch::zeros({1}));  // spandrel resets it, whatever was stored
+  return assemble_model(model_info(options), std::make_shared<RealCuganNetwork>(options), state);
 }
 
 }  // namespace realcugan

@@ -21,13 +21,16 @@ bool detect(const StateDict& state) {
                         "feats.0.ccm.ccm.2.weight", "to_img.0.weight"});
 }
 
-Model load(const StateDict& state) {
+SafmnOptions detect_options(const StateDict& state) {
   SafmnOptions options;
   options.dim = static_cast<int>(state.dim("to_feat.weight", 0));
   options.n_blocks = sequence_length(state, "feats");
   options.ffn_scale = static_cast<double>(state.dim("feats.0.ccm.ccm.0.weight", 0)) / options.dim;
   options.upscaling_factor = static_cast<int>(std::sqrt(static_cast<double>(state.dim("to_img.0.weight", 0)) / 3));
+  return options;
+}
 
+ModelInfo model_info(const SafmnOptions& options) {
   ModelInfo info;
   info.architecture_id = info.architecture_name = "SAFMN";
   info.purpose = purpose_for_scale(options.upscaling_factor);
@@ -41,7 +44,12 @@ Model load(const StateDict& state) {
       {"ffn_scale", options.ffn_scale},
       {"upscaling_factor", options.upscaling_factor},
   };
-  return assemble_model(std::move(info), std::make_shared<SafmnNetwork>(options), state);
+  return info;
+}
+
+Model load(const StateDict& state) {
+  const SafmnOptions options = detect_options(state);
+  return assemble_model(model_info(options), std::make_shared<SafmnNetwork>(options), state);
 }
 
 // SAFM: the channels split into four groups; group i is max-pooled to 1/2^i of the size, filtered by a

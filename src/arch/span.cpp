@@ -38,16 +38,17 @@ bool detect(const StateDict& state) {
                         "conv_2.eval_conv.weight", "upsampler.0.weight"});
 }
 
-Model load(const StateDict& file_state) {
-  StateDict state = file_state;
+SpanOptions detect_options(const StateDict& state) {
   SpanOptions options;
   options.num_in_ch = static_cast<int>(state.dim("conv_1.sk.weight", 1));
   options.feature_channels = static_cast<int>(state.dim("conv_1.sk.weight", 0));
   std::tie(options.upscale, options.num_out_ch) =
       scale_and_output_channels(state.dim("upsampler.0.weight", 0), options.num_in_ch);
   options.norm = !state.contains("no_norm");
-  if (!options.norm) state.set("no_norm", torch::zeros({1}));  // spandrel resets it, whatever was stored
+  return options;
+}
 
+ModelInfo model_info(const SpanOptions& options) {
   ModelInfo info;
   info.architecture_id = info.architecture_name = "SPAN";
   info.purpose = purpose_for_scale(options.upscale);
@@ -65,8 +66,15 @@ Model load(const StateDict& file_state) {
       {"img_range", options.img_range},
       {"rgb_mean", options.rgb_mean},
   };
+  return info;
+}
+
+Model load(const StateDict& file_state) {
+  const SpanOptions options = detect_options(file_state);
+  StateDict state = file_state;
+  if (!options.norm) state.set("no_norm", torch::zeros({1}));  // spandrel resets it, whatever was stored
   auto network = std::make_shared<SpanNetwork>(options);
-  Model model = assemble_model(std::move(info), network, state);
+  Model model = assemble_model(model_info(options), network, state);
   network->fuse_reparameterized_convs();
   return model;
 }

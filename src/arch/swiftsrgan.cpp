@@ -94,13 +94,16 @@ bool detect(const StateDict& state) {
   return state.has_all({"initial.cnn.depthwise.weight", "final_conv.pointwise.weight"});
 }
 
-Model load(const StateDict& state) {
+SwiftSrganOptions detect_options(const StateDict& state) {
   SwiftSrganOptions options;
   options.in_channels = static_cast<int>(state.dim("initial.cnn.depthwise.weight", 0));
   options.num_channels = static_cast<int>(state.dim("initial.cnn.pointwise.weight", 0));
   options.num_blocks = sequence_length(state, "residual");
   options.upscale_factor = 1 << sequence_length(state, "upsampler");
+  return options;
+}
 
+ModelInfo model_info(const SwiftSrganOptions& options) {
   ModelInfo info;
   info.architecture_id = "SwiftSRGAN";
   info.architecture_name = "Swift-SRGAN";
@@ -114,7 +117,12 @@ Model load(const StateDict& state) {
       {"num_blocks", options.num_blocks},
       {"upscale_factor", options.upscale_factor},
   };
-  return assemble_model(std::move(info), std::make_shared<SwiftSrganNetwork>(options), state);
+  return info;
+}
+
+Model load(const StateDict& state) {
+  const SwiftSrganOptions options = detect_options(state);
+  return assemble_model(model_info(options), std::make_shared<SwiftSrganNetwork>(options), state);
 }
 
 }  // namespace swiftsrgan
