@@ -173,7 +173,7 @@ double expansion_ratio(const StateDict& state, const std::string& fc1) {
   return (static_cast<double>(state.dim(fc1, 0)) / static_cast<double>(state.dim(fc1, 1))) / 2;
 }
 
-Model load(const StateDict& state) {
+MoesrOptions detect_options(const StateDict& state) {
   MoesrOptions options;
   options.dim = static_cast<int>(state.dim("in_to_dim.weight", 0));
   options.in_ch = static_cast<int>(state.dim("in_to_dim.weight", 1));
@@ -190,7 +190,10 @@ Model load(const StateDict& state) {
   options.scale = static_cast<int>(meta[kScale].item<int64_t>());
   options.out_ch = static_cast<int>(meta[kOutDim].item<int64_t>());
   options.upsample_dim = static_cast<int>(meta[kMidDim].item<int64_t>());
+  return options;
+}
 
+ModelInfo model_info(const MoesrOptions& options) {
   ModelInfo info;
   info.architecture_id = info.architecture_name = "MoESR";
   info.purpose = purpose_for_scale(options.scale);
@@ -212,7 +215,12 @@ Model load(const StateDict& state) {
       {"upsampler", options.upsampler},
       {"upsample_dim", options.upsample_dim},
   };
-  return assemble_model(std::move(info), std::make_shared<MoesrNetwork>(options), state);
+  return info;
+}
+
+Model load(const StateDict& state) {
+  const MoesrOptions options = detect_options(state);
+  return assemble_model(model_info(options), std::make_shared<MoesrNetwork>(options), state);
 }
 
 }  // namespace moesr

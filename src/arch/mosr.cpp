@@ -144,7 +144,7 @@ bool detect(const StateDict& state) {
                         "gblocks.1.fc2.weight", "gblocks.1.fc2.bias"});
 }
 
-Model load(const StateDict& state) {
+MosrOptions detect_options(const StateDict& state) {
   MosrOptions options;
   options.n_block = sequence_length(state, "gblocks") - 6;
   options.in_ch = static_cast<int>(state.dim("gblocks.0.weight", 1));
@@ -167,7 +167,10 @@ Model load(const StateDict& state) {
     options.out_ch = options.in_ch;
     options.upscale = static_cast<int>(integer_sqrt(state.dim("upsampler.0.weight", 0) / options.out_ch));
   }
+  return options;
+}
 
+ModelInfo model_info(const MosrOptions& options) {
   ModelInfo info;
   info.architecture_id = info.architecture_name = "MoSR";
   info.purpose = Purpose::SR;  // spandrel reports SR for every MoSR scale
@@ -186,7 +189,12 @@ Model load(const StateDict& state) {
       {"expansion_ratio", options.expansion_ratio},
       {"conv_ratio", options.conv_ratio},
   };
-  return assemble_model(std::move(info), std::make_shared<MosrNetwork>(options), state);
+  return info;
+}
+
+Model load(const StateDict& state) {
+  const MosrOptions options = detect_options(state);
+  return assemble_model(model_info(options), std::make_shared<MosrNetwork>(options), state);
 }
 
 }  // namespace mosr

@@ -283,7 +283,7 @@ ChannelMixerType detect_channel_mixer(const StateDict& state) {
   throw Error("PLKSR: unknown channel mixer type");
 }
 
-Model load(const StateDict& state) {
+PlksrOptions detect_options(const StateDict& state) {
   PlksrOptions options;
   options.dim = static_cast<int>(state.dim("feats.0.weight", 0));
   const int total_feat_layers = sequence_length(state, "feats");
@@ -292,13 +292,9 @@ Model load(const StateDict& state) {
   options.use_ea = state.contains("feats.1.attn.f.0.weight");
   const auto split_ratio = [&](const std::string& key) { return static_cast<double>(state.dim(key, 0)) / options.dim; };
 
-  ModelInfo info;
-  info.architecture_id = info.architecture_name = "PLKSR";
-  std::vector<std::string> more_tags;
   if (state.contains("feats.1.channe_mixer.0.weight")) {  // PLKSR (the typo is its own)
     options.n_blocks = total_feat_layers - 2;
     options.ccm_type = detect_channel_mixer(state);
-    more_tags = {to_string(options.ccm_type)};
     if (state.contains("feats.1.lk.conv.weight")) {
       options.lk_type = LargeKernelType::PLK;
       options.kernel_size = static_cast<int>(state.dim("feats.1.lk.conv.weight", 2));
@@ -312,6 +308,23 @@ Model load(const StateDict& state) {
       options.kernel_size = static_cast<int>(state.dim("feats.1.lk.mn_conv.weight", 2));
       options.split_ratio = split_ratio("feats.1.lk.mn_conv.weight");
     }
+  } else {  // RealPLKSR
+    options.real = true;
+    options.n_blocks = total_feat_layers - 3;
+    options.kernel_size = static_cast<int>(state.dim("feats.1.lk.conv.weight", 2));
+    options.split_ratio = split_ratio("feats.1.lk.conv.weight");
+    options.layer_norm = state.contains("feats.1.layer_norm.bias");
+    options.dysample = state.contains("to_img.init_pos");
+  }
+  return options;
+}
+
+ModelInfo model_info(const PlksrOptions& options) {
+  ModelInfo info;
+  info.architecture_id = info.architecture_name = "PLKSR";
+  std::vector<std::string> more_tags;
+  if (!options.real) {
+    more_tags = {to_string(options.ccm_type)};
     info.hyperparameters = {
         {"dim", options.dim},
         {"n_blocks", options.n_blocks},
@@ -326,13 +339,7 @@ Model load(const StateDict& state) {
         {"with_idt", false},  // undetectable; spandrel assumes it off
         {"use_ea", options.use_ea},
     };
-  } else {  // RealPLKSR
-    options.real = true;
-    options.n_blocks = total_feat_layers - 3;
-    options.kernel_size = static_cast<int>(state.dim("feats.1.lk.conv.weight", 2));
-    options.split_ratio = split_ratio("feats.1.lk.conv.weight");
-    options.layer_norm = state.contains("feats.1.layer_norm.bias");
-    options.dysample = state.contains("to_img.init_pos");
+  } else {
     more_tags = {"Real"};
     if (options.dysample) more_tags.emplace_back("DySample");
     if (options.layer_norm) more_tags.emplace_back("LayerNorm");
@@ -355,7 +362,12 @@ Model load(const StateDict& state) {
                std::to_string(options.kernel_size) + "ks"};
   info.tags.insert(info.tags.end(), more_tags.begin(), more_tags.end());
   info.scale = options.upscaling_factor;
-  return assemble_model(std::move(info), std::make_shared<PlksrNetwork>(options), state);
+  return info;
+}
+
+Model load(const StateDict& state) {
+  const PlksrOptions options = detect_options(state);
+  return assemble_model(model_info(options), std::make_shared<PlksrNetwork>(options), state);
 }
 
 }  // namespace plksr

@@ -356,7 +356,7 @@ SeemoreLowRankSpace detect_low_rank_space(const StateDict& state) {
   return SeemoreLowRankSpace::Linear;  // one expert: the growth does not matter
 }
 
-Model load(const StateDict& state) {
+SeemoreOptions detect_options(const StateDict& state) {
   SeemoreOptions options;
   options.in_chans = static_cast<int>(state.dim("conv_1.weight", 1));
   options.embedding_dim = static_cast<int>(state.dim("conv_1.weight", 0));
@@ -368,21 +368,24 @@ Model load(const StateDict& state) {
 
   // img_range, use_shuffle, recursive and topk are undetectable: spandrel keeps its defaults except for the
   // published model sizes.
-  std::vector<std::string> tags;
-  if (options.num_layers == 6 && options.embedding_dim == 36) {
-    tags = {"Tiny"};
-  } else if (options.num_layers == 8 && options.embedding_dim == 48) {
-    tags = {"Big"};
-  } else if (options.num_layers == 16 && options.embedding_dim == 48) {
-    tags = {"Large"};
+  if (options.num_layers == 16 && options.embedding_dim == 48) {  // Large
     options.use_shuffle = false;
     options.recursive = 1;
   }
+  return options;
+}
 
+ModelInfo model_info(const SeemoreOptions& options) {
   ModelInfo info;
   info.architecture_id = info.architecture_name = "SeemoRe";
   info.purpose = purpose_for_scale(options.scale);
-  info.tags = tags;
+  if (options.num_layers == 6 && options.embedding_dim == 36) {
+    info.tags = {"Tiny"};
+  } else if (options.num_layers == 8 && options.embedding_dim == 48) {
+    info.tags = {"Big"};
+  } else if (options.num_layers == 16 && options.embedding_dim == 48) {
+    info.tags = {"Large"};
+  }
   info.tags.insert(info.tags.end(),
                    {std::to_string(options.embedding_dim) + "dim", std::to_string(options.num_experts) + "ne",
                     std::to_string(options.num_layers) + "nl"});
@@ -403,7 +406,12 @@ Model load(const StateDict& state) {
       {"lr_space", to_string(options.lr_space)},
       {"topk", options.topk},
   };
-  return assemble_model(std::move(info), std::make_shared<SeemoreNetwork>(options), state);
+  return info;
+}
+
+Model load(const StateDict& state) {
+  const SeemoreOptions options = detect_options(state);
+  return assemble_model(model_info(options), std::make_shared<SeemoreNetwork>(options), state);
 }
 
 }  // namespace seemore
