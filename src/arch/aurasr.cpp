@@ -32,7 +32,7 @@ bool detect(const StateDict& state) {
       {"mid_attn.layers.0.0.to_out.weight", "mid_block2.block1.proj.weights", "final_res_block.block1.proj.weights"});
 }
 
-Model load(const StateDict& state) {
+AuraSrOptions detect_options(const StateDict& state) {
   AuraSrOptions options;
   options.dim = static_cast<int>(state.dim("final_to_rgb.weight", 1));
   options.init_dim = static_cast<int>(state.dim("ups.4.1.0.conv.bias", 0));
@@ -63,7 +63,10 @@ Model load(const StateDict& state) {
     throw Error("AuraSR with num_conv_kernels=" + std::to_string(options.num_conv_kernels) +
                 " cannot run: its non-adaptive modulated convs reject the kernel modulation that the network "
                 "always passes (as in spandrel)");
+  return options;
+}
 
+ModelInfo model_info(const AuraSrOptions& options) {
   ModelInfo info;
   info.architecture_id = info.architecture_name = "AuraSR";
   info.purpose = Purpose::SR;
@@ -97,7 +100,12 @@ Model load(const StateDict& state) {
       {"image_size", nullptr},
       {"input_image_size", nullptr},
   };
-  return assemble_model(std::move(info), std::make_shared<AuraSrNetwork>(options), state);
+  return info;
+}
+
+Model load(const StateDict& state) {
+  const AuraSrOptions options = detect_options(state);
+  return assemble_model(model_info(options), std::make_shared<AuraSrNetwork>(options), state);
 }
 
 FastConv2d conv(int64_t in_channels, int64_t out_channels, int64_t kernel_size, int64_t stride = 1) {

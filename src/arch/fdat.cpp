@@ -465,8 +465,7 @@ bool detect(const StateDict& state) {
                         "groups.0.blocks.0.ffn.fc1.weight", "groups.0.blocks.0.n1.weight", "upsampler.MetaUpsample"});
 }
 
-Model load(const StateDict& file_state) {
-  StateDict state = file_state;
+FdatOptions detect_options(const StateDict& state) {
   const torch::Tensor meta = state.at("upsampler.MetaUpsample").to(torch::kLong);
   if (meta.numel() != 7) throw Error("FDAT: upsampler.MetaUpsample should have 7 entries");
   const auto entry = [&](int index) { return static_cast<int>(meta[index].item<int64_t>()); };
@@ -496,7 +495,10 @@ Model load(const StateDict& file_state) {
       static_cast<double>(state.dim("groups.0.blocks.0.ffn.fc1.weight", 0)) / options.embed_dim;
   options.aim_reduction_ratio =
       static_cast<int>(options.embed_dim / state.dim("groups.0.blocks.0.inter.cg.1.weight", 0));
+  return options;
+}
 
+ModelInfo model_info(const FdatOptions& options) {
   ModelInfo info;
   info.architecture_id = info.architecture_name = "FDAT";
   info.purpose = purpose_for_scale(options.scale);
@@ -527,10 +529,16 @@ Model load(const StateDict& file_state) {
       {"img_range", 1.0},  // stored by FDAT but never applied
       {"unshuffle_mod", options.unshuffle_mod},
   };
+  return info;
+}
+
+Model load(const StateDict& file_state) {
+  const FdatOptions options = detect_options(file_state);
   auto network = std::make_shared<FdatNetwork>(options);
   // Like spandrel's FDAT.load_state_dict, the network's own MetaUpsample replaces the stored one.
+  StateDict state = file_state;
   state.set("upsampler.MetaUpsample", network->named_buffers()["upsampler.MetaUpsample"].clone());
-  return assemble_model(std::move(info), network, state);
+  return assemble_model(model_info(options), network, state);
 }
 
 }  // namespace fdat

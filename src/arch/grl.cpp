@@ -144,8 +144,8 @@ std::string conv_type_of(const StateDict& state) {
   return shape[2] == 1 ? "1conv1x1" : "1conv";
 }
 
-Model load(const StateDict& file_state) {
-  StateDict state = clean_up_checkpoint(file_state);
+// The hyper-parameters, from the key names and shapes of a cleaned-up checkpoint.
+GrlOptions detect_options(const StateDict& state) {
   GrlOptions options;
   options.in_channels = static_cast<int>(state.dim("conv_first.weight", 1));
   options.embed_dim = static_cast<int>(state.dim("conv_first.weight", 0));
@@ -174,8 +174,10 @@ Model load(const StateDict& file_state) {
   options.local_connection = state.contains("layers.0.blocks.0.conv.cab.0.weight");
   options.mlp_ratio = static_cast<double>(state.dim("layers.0.blocks.0.mlp.fc1.weight", 0)) / options.embed_dim;
   detect_window_and_stripes(state, options);
-  for (const std::string& key : kNonPersistentBuffers) state.erase(key);
+  return options;
+}
 
+ModelInfo model_info(const GrlOptions& options) {
   std::string size_tag = "base";
   if (options.depths.size() < 6) size_tag = options.embed_dim >= 96 ? "small" : "tiny";
   ModelInfo info;
@@ -223,7 +225,14 @@ Model load(const StateDict& file_state) {
       {"offload_to_cpu", false},
       {"euclidean_dist", false},
   };
-  return assemble_model(std::move(info), std::make_shared<GrlNetwork>(options), state);
+  return info;
+}
+
+Model load(const StateDict& file_state) {
+  StateDict state = clean_up_checkpoint(file_state);
+  const GrlOptions options = detect_options(state);
+  for (const std::string& key : kNonPersistentBuffers) state.erase(key);
+  return assemble_model(model_info(options), std::make_shared<GrlNetwork>(options), state);
 }
 
 // ---- relative positions and masks, for the actual (padded) feature size ----

@@ -57,7 +57,7 @@ int detect_rgb_range(const StateDict& state) {
   return static_cast<int>(std::nearbyint(range));
 }
 
-Model load(const StateDict& state) {
+IptOptions detect_options(const StateDict& state) {
   IptOptions options;
   options.n_feats = static_cast<int>(state.dim("head.0.0.weight", 0));
   const int64_t embedding_dim = state.dim("body.encoder.layers.0.self_attn.in_proj_weight", 1);
@@ -81,8 +81,11 @@ Model load(const StateDict& state) {
   options.scale.clear();
   for (int i = 0; i < scale_count; ++i)
     options.scale.push_back(pixel_shuffle_parameters(state, "tail." + std::to_string(i) + ".0").first);
-  const int single_scale = *std::max_element(options.scale.begin(), options.scale.end());
+  return options;
+}
 
+ModelInfo model_info(const IptOptions& options) {
+  const int single_scale = *std::max_element(options.scale.begin(), options.scale.end());
   ModelInfo info;
   info.architecture_id = info.architecture_name = "IPT";
   info.purpose = purpose_for_scale(single_scale);
@@ -109,7 +112,12 @@ Model load(const StateDict& state) {
       {"no_norm", options.no_norm},
       {"conv", "default_conv"},
   };
-  return assemble_model(std::move(info), std::make_shared<IptNetwork>(options), state);
+  return info;
+}
+
+Model load(const StateDict& state) {
+  const IptOptions options = detect_options(state);
+  return assemble_model(model_info(options), std::make_shared<IptNetwork>(options), state);
 }
 
 torch::nn::LayerNorm optional_layer_norm(torch::nn::Module& module, const std::string& name, int64_t dim,
