@@ -52,84 +52,50 @@ bool detect(const StateDict& state) {
                         "norm.bias"});
 }
 
-Model load(const StateDict& state) {
+// ATD-light, as spandrel guesses it.
+bool is_light(const AtdOptions& options) {
+  return options.upsampler == "pixelshuffledirect" && options.embed_dim == kLightEmbedDim;
+}
+
+AtdOptions detect_options(const StateDict& state) {
   AtdOptions options;
-  options.in_chans = static_cast<int>(state.dim("conv_first.weight", 1));
-  options.embed_dim = static_cast<int>(state.dim("conv_first.weight", 0));
-  options.window_size = static_cast<int>(integer_sqrt(state.dim("relative_position_index_SA", 0)));
-
-  const int num_layers = sequence_length(state, "layers");
-  options.depths.assign(num_layers, 6);
-  options.num_heads.assign(num_layers, 6);
-  for (int i = 0; i < num_layers; ++i) {
-    const std::string group = "layers." + std::to_string(i) + ".residual_group.layers";
-    options.depths[i] = sequence_length(state, group);
-    options.num_heads[i] = static_cast<int>(state.dim(group + ".0.attn_win.relative_position_bias_table", 1));
-  }
-
   const std::string layer = "layers.0.residual_group.layers.0.";
+  detect_swin_family(state,
+                     {"residual_group.layers", 6, "residual_group.layers.0.attn_win.relative_position_bias_table", 1,
+                      layer + "convffn.fc1.weight", layer + "wqkv.bias"},
+                     options);
+  options.window_size = static_cast<int>(integer_sqrt(state.dim("relative_position_index_SA", 0)));
   options.num_tokens = static_cast<int>(state.dim(layer + "attn_atd.scale", 0));
   options.reducted_dim = static_cast<int>(state.dim(layer + "attn_atd.wq.weight", 0));
   options.convffn_kernel_size = static_cast<int>(state.dim(layer + "convffn.dwconv.depthwise_conv.0.weight", 2));
-  options.mlp_ratio = static_cast<double>(state.dim(layer + "convffn.fc1.weight", 0)) / options.embed_dim;
-  options.qkv_bias = state.contains(layer + "wqkv.bias");
-  options.ape = state.contains("absolute_pos_embed");
-  options.patch_norm = state.contains("patch_embed.norm.weight");
   options.resi_connection = state.contains("layers.0.conv.weight") ? "1conv" : "3conv";
-
-  if (state.contains("conv_up1.weight")) {
-    options.upsampler = "nearest+conv";
-    options.upscale = 4;
-  } else if (state.contains("conv_before_upsample.0.weight")) {
-    options.upsampler = "pixelshuffle";
-    options.upscale = pixel_shuffle_parameters(state, "upsample").first;
-  } else if (state.contains("conv_last.weight")) {
-    options.upsampler = "";
-    options.upscale = 1;
-  } else {
-    options.upsampler = "pixelshuffledirect";
-    options.upscale = static_cast<int>(integer_sqrt(state.dim("upsample.0.weight", 0) / options.in_chans));
-  }
+  // Without a pixelshuffle or nearest+conv head, ATD's own test: conv_last means restoration, else direct.
+  if (state.contains("conv_up1.weight") || state.contains("conv_before_upsample.0.weight"))
+    options.upsampler = detect_swin_upsampler(state, "conv_up1.weight");
+  else
+    options.upsampler = state.contains("conv_last.weight") ? "" : "pixelshuffledirect";
+  options.upscale = detect_swin_upscale(state, options.upsampler, options.in_chans, /*nearest_conv_scale=*/4);
   options.norm = !state.contains("no_norm");
+  if (is_light(options)) options.category_size = kLightCategorySize;  // spandrel's heuristic
+  return options;
+}
 
-  const bool is_light = options.upsampler == "pixelshuffledirect" && options.embed_dim == kLightEmbedDim;
-  if (is_light) options.category_size = kLightCategorySize;  // spandrel's heuristic
-
-  ModelInfo info;
-  info.architecture_id = info.architecture_name = "ATD";
-  info.purpose = purpose_for_scale(options.upscale);
+ModelInfo model_info(const AtdOptions& options) {
+  ModelInfo info = swin_model_info("ATD", options, SizeRequirements(8), {false, false, false});
   info.tags = {std::to_string(options.embed_dim) + "dim", std::to_string(options.window_size) + "w",
                std::to_string(options.category_size) + "cat"};
-  if (is_light) info.tags.insert(info.tags.begin(), "light");
-  info.scale = options.upscale;
-  info.input_channels = info.output_channels = options.in_chans;
-  info.size_requirements = SizeRequirements(8);
-  info.supports_half = false;
-  info.supports_bfloat16 = true;
-  info.hyperparameters = {
-      {"img_size", options.img_size},
-      {"patch_size", kPatchSize},
-      {"in_chans", options.in_chans},
-      {"embed_dim", options.embed_dim},
-      {"depths", options.depths},
-      {"num_heads", options.num_heads},
-      {"window_size", options.window_size},
-      {"category_size", options.category_size},
-      {"num_tokens", options.num_tokens},
-      {"reducted_dim", options.reducted_dim},
-      {"convffn_kernel_size", options.convffn_kernel_size},
-      {"mlp_ratio", options.mlp_ratio},
-      {"qkv_bias", options.qkv_bias},
-      {"norm_layer", "torch.nn.modules.normalization.LayerNorm"},
-      {"ape", options.ape},
-      {"patch_norm", options.patch_norm},
-      {"upscale", options.upscale},
-      {"img_range", options.img_range},
-      {"upsampler", options.upsampler},
-      {"resi_connection", options.resi_connection},
-      {"norm", options.norm},
-  };
-  return assemble_model(std::move(info), std::make_shared<AtdNetwork>(options), state);
+  if (is_light(options)) info.tags.insert(info.tags.begin(), "light");
+  info.hyperparameters["category_size"] = options.category_size;
+  info.hyperparameters["num_tokens"] = options.num_tokens;
+  info.hyperparameters["reducted_dim"] = options.reducted_dim;
+  info.hyperparameters["convffn_kernel_size"] = options.convffn_kernel_size;
+  info.hyperparameters["norm"] = options.norm;
+  return info;
+}
+
+Model load(const StateDict& state) {
+  const AtdOptions options = detect_options(state);
+  return assemble_model(model_info(options), std::make_shared<AtdNetwork>(options), state);
 }
 
 FastLinear linear(int64_t in_features, int64_t out_features, bool bias) {
@@ -343,7 +309,8 @@ class AtdBasicBlock : public torch::nn::Module {
     td_ = register_parameter("td", torch::zeros({options.num_tokens, options.embed_dim}));
   }
 
-  torch::Tensor forward(torch::Tensor x, const AtdLayerContext& context) {
+  // height and width: as in `context` (SwinResidualGroup passes them).
+  torch::Tensor forward(torch::Tensor x, int64_t height, int64_t width, const AtdLayerContext& context) {
     torch::Tensor dictionary = td_.expand({x.size(0), -1, -1});
     for (auto& layer : layers_) std::tie(x, dictionary) = layer->forward(x, dictionary, context);
     return x;
@@ -355,58 +322,26 @@ class AtdBasicBlock : public torch::nn::Module {
 };
 
 // ATDB: the "residual_group", then the resi_connection "conv" on the image, plus the input tokens.
-class AdaptiveTokenDictionaryBlock : public torch::nn::Module {
+class AdaptiveTokenDictionaryBlock : public SwinResidualGroup<AtdBasicBlock> {
  public:
   AdaptiveTokenDictionaryBlock(const AtdOptions& options, int64_t depth, int64_t num_heads)
-      : residual_group_(
-            register_module("residual_group", std::make_shared<AtdBasicBlock>(options, depth, num_heads))),
-        conv_(residual_connection_conv(options.embed_dim, options.resi_connection)) {
-    register_module("conv", conv_.ptr());
-  }
-
-  torch::Tensor forward(const torch::Tensor& x, const AtdLayerContext& context) {
-    const torch::Tensor grouped =
-        tokens_to_image(residual_group_->forward(x, context), context.height, context.width);
-    return image_to_tokens(conv_.forward(grouped)) + x;
-  }
-
- private:
-  std::shared_ptr<AtdBasicBlock> residual_group_;
-  torch::nn::AnyModule conv_;
+      : SwinResidualGroup(std::make_shared<AtdBasicBlock>(options, depth, num_heads), options.embed_dim,
+                          options.resi_connection) {}
 };
 
 AtdNetwork::AtdNetwork(const AtdOptions& options)
-    : options_(options),
+    : SwinFamilyNetwork(options, options.in_chans,
+                        int64_t{options.img_size / atd::kPatchSize} * (options.img_size / atd::kPatchSize)),
+      options_(options),
       mean_(div2k_mean(options.in_chans)) {
-  const int64_t dim = options.embed_dim;
   if (!options.norm) register_buffer("no_norm", torch::zeros({1}));
-  conv_first_ = register_module("conv_first", same_conv(options.in_chans, dim, 3));
-  patch_embed_ = register_module("patch_embed", PatchEmbed(dim, options.patch_norm));
-  if (options.ape) {
-    const int64_t patches = options.img_size / atd::kPatchSize;
-    absolute_pos_embed_ = register_parameter("absolute_pos_embed", torch::zeros({1, patches * patches, dim}));
-  }
   relative_position_index_sa_ =
       register_buffer("relative_position_index_SA", relative_position_index(options.window_size));
-  auto layers = register_module("layers", torch::nn::ModuleList());
-  for (size_t i = 0; i < options.depths.size(); ++i) {
-    layers_.push_back(
-        std::make_shared<AdaptiveTokenDictionaryBlock>(options, options.depths[i], options.num_heads[i]));
-    layers->push_back(layers_.back());
-  }
-  norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})));
-  conv_after_body_ = residual_connection_conv(dim, options.resi_connection);
-  register_module("conv_after_body", conv_after_body_.ptr());
-  reconstruction_ =
-      std::make_unique<SwinIRReconstruction>(*this, options.upsampler, dim, options.in_chans, options.upscale);
-}
-
-torch::Tensor AtdNetwork::forward_features(const torch::Tensor& x, const torch::Tensor& attn_mask) {
-  const AtdLayerContext context{x.size(2), x.size(3), attn_mask, relative_position_index_sa_};
-  torch::Tensor tokens = patch_embed_->forward(x);
-  if (options_.ape) tokens = tokens + absolute_pos_embed_;
-  for (const auto& layer : layers_) tokens = layer->forward(tokens, context);
-  return tokens_to_image(norm_->forward(tokens), context.height, context.width);
+  layers_ = register_layers<AdaptiveTokenDictionaryBlock>(options.depths.size(), [&](size_t i) {
+    return std::make_shared<AdaptiveTokenDictionaryBlock>(options, options.depths[i], options.num_heads[i]);
+  });
+  reconstruction_ = std::make_unique<SwinIRReconstruction>(*this, options.upsampler, options.embed_dim,
+                                                           options.in_chans, options.upscale);
 }
 
 torch::Tensor AtdNetwork::forward(torch::Tensor x) {
@@ -420,9 +355,14 @@ torch::Tensor AtdNetwork::forward(torch::Tensor x) {
   const torch::Tensor mean = mean_.to(x.options());
   if (options_.norm) x = (x - mean) * options_.img_range;
 
-  const torch::Tensor attn_mask = shifted_window_mask(padded_height, padded_width, window, window / 2).to(x.options());
-  const torch::Tensor shallow = conv_first_->forward(x);
-  const torch::Tensor features = conv_after_body_.forward(forward_features(shallow, attn_mask)) + shallow;
+  const AtdLayerContext context{
+      padded_height, padded_width,
+      shifted_window_mask(padded_height, padded_width, window, window / 2).to(x.options()),
+      relative_position_index_sa_};
+  const torch::Tensor features = deep_features(conv_first_->forward(x), [&](torch::Tensor tokens) {
+    for (const auto& layer : layers_) tokens = layer->forward(tokens, padded_height, padded_width, context);
+    return tokens;
+  });
   x = reconstruction_->forward(features, x);
   if (options_.norm) x = x / options_.img_range + mean;
   return x.slice(2, 0, height * options_.upscale).slice(3, 0, width * options_.upscale);

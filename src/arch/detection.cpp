@@ -35,6 +35,18 @@ std::pair<int, int> scale_and_output_channels(int64_t channels, int input_channe
 
 Purpose purpose_for_scale(int scale) { return scale == 1 ? Purpose::Restoration : Purpose::SR; }
 
+ModelInfo basic_model_info(const std::string& id, int scale, int input_channels, int output_channels,
+                           SizeRequirements size_requirements) {
+  ModelInfo info;
+  info.architecture_id = info.architecture_name = id;
+  info.purpose = purpose_for_scale(scale);
+  info.scale = scale;
+  info.input_channels = input_channels;
+  info.output_channels = output_channels;
+  info.size_requirements = size_requirements;
+  return info;
+}
+
 Model assemble_model(ModelInfo info, std::shared_ptr<Network> network, const StateDict& state) {
   load_weights(*network, state);
   network->eval();

@@ -23,6 +23,11 @@ std::pair<int, int> scale_and_output_channels(int64_t channels, int input_channe
 // "SR" for scale > 1, "Restoration" for scale 1, as every single-image architecture reports it.
 Purpose purpose_for_scale(int scale);
 
+// The model info most architectures start from: id and display name `id`, purpose_for_scale(scale), scale,
+// channels in and out and size requirements; tags and hyper-parameters are left to the architecture.
+ModelInfo basic_model_info(const std::string& id, int scale, int input_channels, int output_channels,
+                           SizeRequirements size_requirements = {});
+
 // Loads `state` into `network` (strictly, see load_weights), puts it in inference mode and pairs it with
 // `info`.
 Model assemble_model(ModelInfo info, std::shared_ptr<Network> network, const StateDict& state);

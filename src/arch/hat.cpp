@@ -221,155 +221,87 @@ bool detect(const StateDict& state) {
        "conv_last.weight"});
 }
 
-Model load(const StateDict& state) {
+HatOptions detect_options(const StateDict& state) {
   HatOptions options;
-  options.in_chans = static_cast<int>(state.dim("conv_first.weight", 1));
-  options.embed_dim = static_cast<int>(state.dim("conv_first.weight", 0));
-  options.num_feat = static_cast<int>(state.dim("conv_last.weight", 1));
-  options.upscale = pixel_shuffle_parameters(state, "upsample", options.num_feat).first;
-  options.window_size = static_cast<int>(std::sqrt(static_cast<double>(state.dim("relative_position_index_SA", 0))));
-  options.overlap_ratio =
-      overlap_ratio_for(options.window_size,
-                        static_cast<int>(std::sqrt(static_cast<double>(state.dim("relative_position_index_OCA", 1)))));
-
-  const int num_layers = sequence_length(state, "layers");
-  options.depths.clear();
-  options.num_heads.clear();
-  for (int i = 0; i < num_layers; ++i) {
-    const std::string group = "layers." + std::to_string(i) + ".residual_group.";
-    options.depths.push_back(sequence_length(state, group + "blocks"));
-    options.num_heads.push_back(static_cast<int>(state.dim(group + "overlap_attn.relative_position_bias_table", 1)));
-  }
-  options.resi_connection = state.contains("conv_after_body.weight") ? "1conv" : "identity";
-
   const std::string block = "layers.0.residual_group.blocks.0.";
+  detect_swin_family(state,
+                     {"residual_group.blocks", 6, "residual_group.overlap_attn.relative_position_bias_table", 1,
+                      block + "mlp.fc1.weight", block + "attn.qkv.bias"},
+                     options);
+  options.num_feat = static_cast<int>(state.dim("conv_last.weight", 1));
+  options.upsampler = "pixelshuffle";
+  options.upscale = pixel_shuffle_parameters(state, "upsample", options.num_feat).first;
+  options.window_size = static_cast<int>(integer_sqrt(state.dim("relative_position_index_SA", 0)));
+  options.overlap_ratio = overlap_ratio_for(
+      options.window_size, static_cast<int>(integer_sqrt(state.dim("relative_position_index_OCA", 1))));
+  options.resi_connection = state.contains("conv_after_body.weight") ? "1conv" : "identity";
   options.compress_ratio = inverse_floor_div(options.embed_dim, state.dim(block + "conv_block.cab.0.weight", 0));
   options.squeeze_factor =
       inverse_floor_div(options.embed_dim, state.dim(block + "conv_block.cab.3.attention.1.weight", 0));
-  options.qkv_bias = state.contains(block + "attn.qkv.bias");
-  options.patch_norm = state.contains("patch_embed.norm.weight");
-  options.ape = state.contains("absolute_pos_embed");
-  options.mlp_ratio = static_cast<double>(state.dim(block + "mlp.fc1.weight", 0)) / options.embed_dim;
-  if (options.ape)  // patch size 1: the training size is the square root of the number of patches
-    options.img_size = static_cast<int>(std::sqrt(static_cast<double>(state.dim("absolute_pos_embed", 1))));
+  // Patch size 1: the training size is the square root of the number of patches.
+  options.img_size = swin_patches_resolution(state, "", options.window_size, options.ape, options.img_size);
+  return options;
+}
 
+ModelInfo model_info(const HatOptions& options) {
   const char* size_tag = options.depths.size() < 9 ? (options.compress_ratio > 4 ? "small" : "medium") : "large";
-  ModelInfo info;
-  info.architecture_id = info.architecture_name = "HAT";
-  info.purpose = purpose_for_scale(options.upscale);
-  info.tags = {size_tag, "s" + std::to_string(options.img_size) + "w" + std::to_string(options.window_size),
-               std::to_string(options.num_feat) + "nf", std::to_string(options.embed_dim) + "dim",
-               options.resi_connection};
-  info.scale = options.upscale;
-  info.input_channels = info.output_channels = options.in_chans;
-  info.size_requirements = SizeRequirements(16);
-  info.supports_half = false;
-  info.supports_bfloat16 = true;
-  info.hyperparameters = {
-      {"img_size", options.img_size},
-      {"patch_size", 1},
-      {"in_chans", options.in_chans},
-      {"embed_dim", options.embed_dim},
-      {"depths", options.depths},
-      {"num_heads", options.num_heads},
-      {"window_size", options.window_size},
-      {"compress_ratio", json_number(options.compress_ratio)},
-      {"squeeze_factor", json_number(options.squeeze_factor)},
-      {"conv_scale", options.conv_scale},
-      {"overlap_ratio", json_number(options.overlap_ratio)},
-      {"mlp_ratio", options.mlp_ratio},
-      {"qkv_bias", options.qkv_bias},
-      {"qk_scale", nullptr},
-      {"drop_rate", 0.0},
-      {"attn_drop_rate", 0.0},
-      {"drop_path_rate", 0.1},
-      {"norm_layer", "torch.nn.modules.normalization.LayerNorm"},
-      {"ape", options.ape},
-      {"patch_norm", options.patch_norm},
-      {"use_checkpoint", false},
-      {"upscale", options.upscale},
-      {"img_range", options.img_range},
-      {"upsampler", "pixelshuffle"},
-      {"resi_connection", options.resi_connection},
-      {"num_feat", options.num_feat},
-  };
-  return assemble_model(std::move(info), std::make_shared<HatNetwork>(options), state);
+  ModelInfo info = swin_model_info("HAT", options, SizeRequirements(16));
+  info.tags = {size_tag, swin_training_size_tag(options), std::to_string(options.num_feat) + "nf",
+               std::to_string(options.embed_dim) + "dim", options.resi_connection};
+  info.hyperparameters["compress_ratio"] = json_number(options.compress_ratio);
+  info.hyperparameters["squeeze_factor"] = json_number(options.squeeze_factor);
+  info.hyperparameters["conv_scale"] = options.conv_scale;
+  info.hyperparameters["overlap_ratio"] = json_number(options.overlap_ratio);
+  info.hyperparameters["num_feat"] = options.num_feat;
+  return info;
+}
+
+Model load(const StateDict& state) {
+  const HatOptions options = detect_options(state);
+  return assemble_model(model_info(options), std::make_shared<HatNetwork>(options), state);
 }
 
 }  // namespace hat
 
 // Residual hybrid attention group (RHAG): AttenBlocks, a 3x3 conv on the image layout ("1conv"), plus the input.
-class ResidualHybridAttentionGroup : public torch::nn::Module {
+class ResidualHybridAttentionGroup : public SwinResidualGroup<hat::AttentionBlocks> {
  public:
   ResidualHybridAttentionGroup(const HatOptions& options, int depth, int64_t num_heads)
-      : residual_group_(
-            register_module("residual_group", std::make_shared<hat::AttentionBlocks>(options, depth, num_heads))) {
-    if (options.resi_connection == "1conv")
-      conv_ = register_module("conv", same_conv(options.embed_dim, options.embed_dim, 3));
-  }
-
-  torch::Tensor forward(const torch::Tensor& x, int64_t height, int64_t width, const hat::AttentionContext& context) {
-    torch::Tensor y = residual_group_->forward(x, height, width, context);
-    if (conv_) y = image_to_tokens(conv_->forward(tokens_to_image(y, height, width)));
-    return y + x;
-  }
-
- private:
-  std::shared_ptr<hat::AttentionBlocks> residual_group_;
-  FastConv2d conv_{nullptr};
+      : SwinResidualGroup(std::make_shared<hat::AttentionBlocks>(options, depth, num_heads), options.embed_dim,
+                          options.resi_connection) {}
 };
 
-HatNetwork::HatNetwork(const HatOptions& options) : options_(options), overlap_window_(hat::overlap_window_size(options)) {
-  const int64_t dim = options.embed_dim;
+HatNetwork::HatNetwork(const HatOptions& options)
+    : SwinFamilyNetwork(options, options.in_chans, int64_t{options.img_size} * options.img_size),
+      options_(options),
+      overlap_window_(hat::overlap_window_size(options)),
+      mean_(div2k_mean(options.in_chans)) {
   const int64_t window = options.window_size;
-  mean_ = div2k_mean(options.in_chans);
   // Stored for the window size only; forward recomputes them on the input's device.
   register_buffer("relative_position_index_SA", relative_position_index(window));
   register_buffer("relative_position_index_OCA", hat::overlapping_relative_position_index(window, overlap_window_));
-  conv_first_ = register_module("conv_first", same_conv(options.in_chans, dim, 3));
-  patch_embed_ = register_module("patch_embed", PatchEmbed(dim, options.patch_norm));
-  if (options.ape)
-    absolute_pos_embed_ = register_parameter(
-        "absolute_pos_embed", torch::zeros({1, static_cast<int64_t>(options.img_size) * options.img_size, dim}));
-  auto layers = register_module("layers", torch::nn::ModuleList());
-  for (size_t i = 0; i < options.depths.size(); ++i) {
-    layers_.push_back(std::make_shared<ResidualHybridAttentionGroup>(options, options.depths[i], options.num_heads[i]));
-    layers->push_back(layers_.back());
-  }
-  norm_ = register_module("norm", hat::layer_norm(dim));
-  if (options.resi_connection == "1conv") conv_after_body_ = register_module("conv_after_body", same_conv(dim, dim, 3));
-  conv_before_upsample_ = register_module(
-      "conv_before_upsample",
-      torch::nn::Sequential(same_conv(dim, options.num_feat, 3), torch::nn::LeakyReLU()));  // slope 0.01
-  if (options.upscale > 1)
-    upsample_ = register_module("upsample", power_of_two_or_three_upsampler(options.upscale, options.num_feat));
-  conv_last_ = register_module("conv_last", same_conv(options.num_feat, options.in_chans, 3));
-}
-
-torch::Tensor HatNetwork::forward_features(const torch::Tensor& x) {
-  const int64_t height = x.size(2), width = x.size(3);
-  const int64_t window = options_.window_size;
-  const hat::AttentionContext context{
-      relative_position_index(window).to(x.device()),
-      hat::overlapping_relative_position_index(window, overlap_window_).to(x.device()),
-      shifted_window_mask(height, width, window, window / 2).to(x.options()),
-  };
-  torch::Tensor tokens = patch_embed_->forward(x);
-  if (options_.ape) tokens = tokens + absolute_pos_embed_;
-  for (const auto& layer : layers_) tokens = layer->forward(tokens, height, width, context);
-  return tokens_to_image(norm_->forward(tokens), height, width);
+  layers_ = register_layers<ResidualHybridAttentionGroup>(options.depths.size(), [&](size_t i) {
+    return std::make_shared<ResidualHybridAttentionGroup>(options, options.depths[i], options.num_heads[i]);
+  });
+  reconstruction_ = std::make_unique<SwinIRReconstruction>(*this, "pixelshuffle", options.embed_dim,
+                                                           options.in_chans, options.upscale, options.num_feat);
 }
 
 torch::Tensor HatNetwork::forward(torch::Tensor x) {
   const int64_t height = x.size(2), width = x.size(3);
   const torch::Tensor mean = mean_.to(x.options());
   x = pad_to_multiple((x - mean) * options_.img_range, options_.window_size, torch::kReflect);
-  const torch::Tensor shallow = conv_first_->forward(x);
-  torch::Tensor deep = forward_features(shallow);
-  if (conv_after_body_) deep = conv_after_body_->forward(deep);
-  x = conv_before_upsample_->forward(deep + shallow);
-  if (upsample_) x = upsample_->forward(x);
-  x = conv_last_->forward(x) / options_.img_range + mean;
+  const int64_t window = options_.window_size, padded_height = x.size(2), padded_width = x.size(3);
+  const hat::AttentionContext context{
+      relative_position_index(window).to(x.device()),
+      hat::overlapping_relative_position_index(window, overlap_window_).to(x.device()),
+      shifted_window_mask(padded_height, padded_width, window, window / 2).to(x.options()),
+  };
+  const torch::Tensor features = deep_features(conv_first_->forward(x), [&](torch::Tensor tokens) {
+    for (const auto& layer : layers_) tokens = layer->forward(tokens, padded_height, padded_width, context);
+    return tokens;
+  });
+  x = reconstruction_->forward(features, x) / options_.img_range + mean;
   return x.slice(2, 0, height * options_.upscale).slice(3, 0, width * options_.upscale);
 }
 

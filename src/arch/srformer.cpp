@@ -27,98 +27,49 @@ bool detect(const StateDict& state) {
 
 int round_up(int value, int multiple) { return (value + multiple - 1) / multiple * multiple; }
 
-Model load(const StateDict& state) {
+// The training patch resolution: img_size rounded up to the window.
+int64_t patches_resolution(const SRFormerOptions& options) {
+  return round_up(options.img_size, options.window_size) / kPatchSize;
+}
+
+SRFormerOptions detect_options(const StateDict& state) {
   SRFormerOptions options;
-  options.in_chans = static_cast<int>(state.dim("conv_first.weight", 1));
-  options.embed_dim = static_cast<int>(state.dim("conv_first.weight", 0));
-  options.ape = state.contains("absolute_pos_embed");
-  options.patch_norm = state.contains("patch_embed.norm.weight");
-  options.qkv_bias = state.contains("layers.0.residual_group.blocks.0.attn.q.bias");
-  options.mlp_ratio =
-      static_cast<double>(state.dim("layers.0.residual_group.blocks.0.mlp.fc1.weight", 0)) / options.embed_dim;
-
-  const int num_layers = sequence_length(state, "layers");
-  options.depths.assign(num_layers, 6);
-  options.num_heads.assign(num_layers, 6);
-  for (int i = 0; i < num_layers; ++i) {
-    const std::string group = "layers." + std::to_string(i) + ".residual_group.blocks";
-    options.depths[i] = sequence_length(state, group);
-    options.num_heads[i] = static_cast<int>(state.dim(group + ".0.attn.relative_position_bias_table", 1));
-  }
-
-  if (state.contains("conv_hr.weight")) {
-    options.upsampler = "nearest+conv";
-    options.upscale = 4;
-  } else if (state.contains("conv_before_upsample.0.weight")) {
-    options.upsampler = "pixelshuffle";
-    options.upscale = pixel_shuffle_parameters(state, "upsample").first;
-  } else if (state.contains("upsample.0.weight")) {
-    options.upsampler = "pixelshuffledirect";
-    options.upscale =
-        static_cast<int>(std::sqrt(static_cast<double>(state.dim("upsample.0.weight", 0) / options.in_chans)));
-  } else {
-    options.upsampler = "";
-    options.upscale = 1;
-  }
+  const std::string block = "layers.0.residual_group.blocks.0.";
+  detect_swin_family(state,
+                     {"residual_group.blocks", 6, "residual_group.blocks.0.attn.relative_position_bias_table", 1,
+                      block + "mlp.fc1.weight", block + "attn.q.bias"},
+                     options);
+  options.upsampler = detect_swin_upsampler(state, "conv_hr.weight");
+  options.upscale = detect_swin_upscale(state, options.upsampler, options.in_chans, /*nearest_conv_scale=*/4);
   options.resi_connection = state.contains("conv_after_body.weight") ? "1conv" : "3conv";
 
   // The bias table covers the permuted (half-size) window: (2 * window / 2 - 1)^2 rows.
-  options.window_size = static_cast<int>(std::sqrt(static_cast<double>(
-                            state.dim("layers.0.residual_group.blocks.0.attn.relative_position_bias_table", 0)))) +
+  options.window_size = static_cast<int>(integer_sqrt(
+                            state.dim("layers.0.residual_group.blocks.0.attn.relative_position_bias_table", 0))) +
                         1;
   // Only the patch resolution (img_size rounded up to the window) is stored, in the shifted blocks' masks.
-  int patches_resolution = options.window_size;
-  if (state.contains("layers.0.residual_group.blocks.1.attn_mask")) {
-    const int64_t windows = state.dim("layers.0.residual_group.blocks.1.attn_mask", 0);
-    patches_resolution =
-        static_cast<int>(std::sqrt(static_cast<double>(windows * options.window_size * options.window_size)));
-  } else if (options.ape) {
-    // spandrel reads absolute_pos_embed[1] here, which fails; its number of patches is meant.
-    patches_resolution = static_cast<int>(std::sqrt(static_cast<double>(state.dim("absolute_pos_embed", 1))));
-  }
-  options.img_size = patches_resolution * kPatchSize;
+  const int resolution = swin_patches_resolution(state, "layers.0.residual_group.blocks.1.attn_mask",
+                                                         options.window_size, options.ape, options.window_size);
+  options.img_size = resolution * kPatchSize;
   for (const int nice_size : kNiceImageSizes) {
-    if (round_up(nice_size, options.window_size) / kPatchSize == patches_resolution) {
+    if (round_up(nice_size, options.window_size) / kPatchSize == resolution) {
       options.img_size = nice_size;
       break;
     }
   }
+  return options;
+}
 
-  ModelInfo info;
-  info.architecture_id = info.architecture_name = "SRFormer";
-  info.purpose = purpose_for_scale(options.upscale);
-  info.tags = {swin_size_tag(options.depths.size()),
-               "s" + std::to_string(options.img_size) + "w" + std::to_string(options.window_size),
+ModelInfo model_info(const SRFormerOptions& options) {
+  ModelInfo info = swin_model_info("SRFormer", options, SizeRequirements(16));
+  info.tags = {swin_size_tag(options.depths.size()), swin_training_size_tag(options),
                std::to_string(options.embed_dim) + "dim", options.resi_connection};
-  info.scale = options.upscale;
-  info.input_channels = info.output_channels = options.in_chans;
-  info.size_requirements = SizeRequirements(16);
-  info.supports_half = false;
-  info.supports_bfloat16 = true;
-  info.hyperparameters = {
-      {"img_size", options.img_size},
-      {"patch_size", kPatchSize},
-      {"in_chans", options.in_chans},
-      {"embed_dim", options.embed_dim},
-      {"depths", options.depths},
-      {"num_heads", options.num_heads},
-      {"window_size", options.window_size},
-      {"mlp_ratio", options.mlp_ratio},
-      {"qkv_bias", options.qkv_bias},
-      {"qk_scale", nullptr},
-      {"drop_rate", 0.0},
-      {"attn_drop_rate", 0.0},
-      {"drop_path_rate", 0.1},
-      {"norm_layer", "torch.nn.modules.normalization.LayerNorm"},
-      {"ape", options.ape},
-      {"patch_norm", options.patch_norm},
-      {"use_checkpoint", false},
-      {"upscale", options.upscale},
-      {"img_range", options.img_range},
-      {"upsampler", options.upsampler},
-      {"resi_connection", options.resi_connection},
-  };
-  return assemble_model(std::move(info), std::make_shared<SRFormerNetwork>(options), state);
+  return info;
+}
+
+Model load(const StateDict& state) {
+  const SRFormerOptions options = detect_options(state);
+  return assemble_model(model_info(options), std::make_shared<SRFormerNetwork>(options), state);
 }
 
 // PSA_Block.calculate_mask for an H x W map: -100 between a query, labelled by Swin's regions of the map shifted
@@ -237,7 +188,7 @@ class PermutedSelfAttentionBlock : public torch::nn::Module {
 class PermutedSelfAttentionLayer : public torch::nn::Module {
  public:
   PermutedSelfAttentionLayer(const SRFormerOptions& options, int64_t depth, int64_t num_heads) {
-    const int64_t resolution = srformer::round_up(options.img_size, options.window_size) / srformer::kPatchSize;
+    const int64_t resolution = srformer::patches_resolution(options);
     auto blocks = register_module("blocks", torch::nn::ModuleList());
     for (int64_t i = 0; i < depth; ++i) {
       blocks_.push_back(std::make_shared<PermutedSelfAttentionBlock>(options, resolution, num_heads,
@@ -255,63 +206,29 @@ class PermutedSelfAttentionLayer : public torch::nn::Module {
   std::vector<std::shared_ptr<PermutedSelfAttentionBlock>> blocks_;
 };
 
-// PSA_Group: the "residual_group", then the resi_connection "conv" on the image, plus the input tokens.
-class PermutedSelfAttentionGroup : public torch::nn::Module {
- public:
-  PermutedSelfAttentionGroup(const SRFormerOptions& options, int64_t depth, int64_t num_heads)
-      : residual_group_(register_module("residual_group",
-                                        std::make_shared<PermutedSelfAttentionLayer>(options, depth, num_heads))),
-        conv_(residual_connection_conv(options.embed_dim, options.resi_connection)) {
-    register_module("conv", conv_.ptr());
-  }
-
-  torch::Tensor forward(const torch::Tensor& x, int64_t height, int64_t width) {
-    const torch::Tensor grouped = tokens_to_image(residual_group_->forward(x, height, width), height, width);
-    return image_to_tokens(conv_.forward(grouped)) + x;
-  }
-
- private:
-  std::shared_ptr<PermutedSelfAttentionLayer> residual_group_;
-  torch::nn::AnyModule conv_;
-};
-
 SRFormerNetwork::SRFormerNetwork(const SRFormerOptions& options)
-    : options_(options),
+    : SwinFamilyNetwork(options, options.in_chans,
+                        srformer::patches_resolution(options) * srformer::patches_resolution(options)),
+      options_(options),
       mean_(div2k_mean(options.in_chans)) {
-  const int64_t dim = options.embed_dim;
-  conv_first_ = register_module("conv_first", same_conv(options.in_chans, dim, 3));
-  patch_embed_ = register_module("patch_embed", PatchEmbed(dim, options.patch_norm));
-  if (options.ape) {
-    const int64_t patches = srformer::round_up(options.img_size, options.window_size) / srformer::kPatchSize;
-    absolute_pos_embed_ = register_parameter("absolute_pos_embed", torch::zeros({1, patches * patches, dim}));
-  }
-  auto layers = register_module("layers", torch::nn::ModuleList());
-  for (size_t i = 0; i < options.depths.size(); ++i) {
-    layers_.push_back(
-        std::make_shared<PermutedSelfAttentionGroup>(options, options.depths[i], options.num_heads[i]));
-    layers->push_back(layers_.back());
-  }
-  norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({dim})));
-  conv_after_body_ = residual_connection_conv(dim, options.resi_connection);
-  register_module("conv_after_body", conv_after_body_.ptr());
-  reconstruction_ =
-      std::make_unique<SwinIRReconstruction>(*this, options.upsampler, dim, options.in_chans, options.upscale);
-}
-
-torch::Tensor SRFormerNetwork::forward_features(const torch::Tensor& x) {
-  const int64_t height = x.size(2), width = x.size(3);
-  torch::Tensor tokens = patch_embed_->forward(x);
-  if (options_.ape) tokens = tokens + absolute_pos_embed_;
-  for (const auto& layer : layers_) tokens = layer->forward(tokens, height, width);
-  return tokens_to_image(norm_->forward(tokens), height, width);
+  layers_ = register_layers<SwinResidualGroup<PermutedSelfAttentionLayer>>(options.depths.size(), [&](size_t i) {
+    return std::make_shared<SwinResidualGroup<PermutedSelfAttentionLayer>>(
+        std::make_shared<PermutedSelfAttentionLayer>(options, options.depths[i], options.num_heads[i]),
+        options.embed_dim, options.resi_connection);
+  });
+  reconstruction_ = std::make_unique<SwinIRReconstruction>(*this, options.upsampler, options.embed_dim,
+                                                           options.in_chans, options.upscale);
 }
 
 torch::Tensor SRFormerNetwork::forward(torch::Tensor x) {
   const int64_t height = x.size(2), width = x.size(3);
   const torch::Tensor mean = mean_.to(x.options());
   x = (pad_to_multiple(x, options_.window_size, torch::kReflect) - mean) * options_.img_range;
-  const torch::Tensor shallow = conv_first_->forward(x);
-  const torch::Tensor features = conv_after_body_.forward(forward_features(shallow)) + shallow;
+  const int64_t padded_height = x.size(2), padded_width = x.size(3);
+  const torch::Tensor features = deep_features(conv_first_->forward(x), [&](torch::Tensor tokens) {
+    for (const auto& layer : layers_) tokens = layer->forward(tokens, padded_height, padded_width);
+    return tokens;
+  });
   x = reconstruction_->forward(features, x) / options_.img_range + mean;
   return x.slice(2, 0, height * options_.upscale).slice(3, 0, width * options_.upscale);
 }

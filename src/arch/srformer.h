@@ -4,54 +4,28 @@
 #pragma once
 
 #include <memory>
-#include <string>
 #include <vector>
 
 #include <torch/torch.h>
 
-#include "arch/architecture.h"
-#include "arch/swinir.h"
-#include "arch/transformer.h"
-#include "nn/fast_conv.h"
+#include "arch/swin_family.h"
 
 namespace uprez {
 
-struct SRFormerOptions {
-  int img_size = 64;  // training size: blocks whose window fills it (rounded up to the window) do not shift
-  int in_chans = 3;
-  int embed_dim = 96;
-  std::vector<int> depths = {6, 6, 6, 6};  // PSA blocks per group
-  std::vector<int> num_heads = {6, 6, 6, 6};
-  int window_size = 7;
-  double mlp_ratio = 4.0;
-  bool qkv_bias = true;
-  bool ape = false;  // absolute position embedding (only works at img_size, as in spandrel)
-  bool patch_norm = true;
-  int upscale = 1;
-  double img_range = 1.0;
-  std::string upsampler;  // "pixelshuffle" | "pixelshuffledirect" | "nearest+conv" | "" (restoration)
-  std::string resi_connection = "1conv";  // "1conv" | "3conv"
-};
+// img_size: blocks whose window fills it (rounded up to the window) do not shift; depths: PSA blocks per group.
+struct SRFormerOptions : SwinFamilyOptions {};
 
-class PermutedSelfAttentionGroup;
+class PermutedSelfAttentionLayer;
 
-class SRFormerNetwork : public Network {
+class SRFormerNetwork : public SwinFamilyNetwork {
  public:
   explicit SRFormerNetwork(const SRFormerOptions& options);
   torch::Tensor forward(torch::Tensor x) override;
 
  private:
-  torch::Tensor forward_features(const torch::Tensor& x);
-
   SRFormerOptions options_;
   torch::Tensor mean_;
-  FastConv2d conv_first_{nullptr};
-  PatchEmbed patch_embed_{nullptr};
-  torch::Tensor absolute_pos_embed_;
-  std::vector<std::shared_ptr<PermutedSelfAttentionGroup>> layers_;
-  torch::nn::LayerNorm norm_{nullptr};
-  torch::nn::AnyModule conv_after_body_;
-  std::unique_ptr<SwinIRReconstruction> reconstruction_;
+  std::vector<std::shared_ptr<SwinResidualGroup<PermutedSelfAttentionLayer>>> layers_;  // PSA_Groups
 };
 
 extern const Architecture kSrformerArchitecture;

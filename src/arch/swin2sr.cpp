@@ -19,7 +19,6 @@ namespace swin2sr {
 
 namespace F = torch::nn::functional;
 
-constexpr int64_t kReconstructionFeatures = 64;  // Swin2SR's fixed num_feat
 constexpr int64_t kPositionBiasHidden = 512;     // hidden width of the continuous position bias MLP
 constexpr double kMaxLogitScale = 4.605170185988092;  // log(1 / 0.01)
 constexpr double kPositionBiasRange = 16.0;
@@ -33,33 +32,18 @@ bool detect(const StateDict& state) {
 
 std::string detect_upsampler(const StateDict& state) {
   if (state.contains("conv_bicubic.weight")) return "pixelshuffle_aux";
-  if (state.contains("conv_hr.weight")) return "nearest+conv";
-  if (state.contains("conv_after_body_hf.weight")) return "pixelshuffle_hf";
-  if (state.contains("conv_before_upsample.0.weight")) return "pixelshuffle";
-  if (state.contains("upsample.0.weight")) return "pixelshuffledirect";
-  return "";
+  if (!state.contains("conv_hr.weight") && state.contains("conv_after_body_hf.weight")) return "pixelshuffle_hf";
+  return detect_swin_upsampler(state, "conv_hr.weight");
 }
 
-Model load(const StateDict& state) {
+Swin2SROptions detect_options(const StateDict& state) {
   Swin2SROptions options;
-  options.in_chans = static_cast<int>(state.dim("conv_first.weight", 1));
-  options.embed_dim = static_cast<int>(state.dim("conv_first.weight", 0));
+  const std::string block = "layers.0.residual_group.blocks.0.";
+  detect_swin_family(state,
+                     {"residual_group.blocks", 6, "residual_group.blocks.0.attn.logit_scale", 0,
+                      block + "mlp.fc1.weight", block + "attn.q_bias"},
+                     options);
   options.patch_size = static_cast<int>(state.dim("patch_embed.proj.weight", 2));
-  options.ape = state.contains("absolute_pos_embed");
-  options.patch_norm = state.contains("patch_embed.norm.weight");
-  options.qkv_bias = state.contains("layers.0.residual_group.blocks.0.attn.q_bias");
-
-  const int num_layers = sequence_length(state, "layers");
-  options.depths.clear();
-  options.num_heads.clear();
-  for (int i = 0; i < num_layers; ++i) {
-    const std::string group = "layers." + std::to_string(i) + ".residual_group.blocks";
-    options.depths.push_back(sequence_length(state, group));
-    options.num_heads.push_back(static_cast<int>(state.dim(group + ".0.attn.logit_scale", 0)));
-  }
-  options.mlp_ratio =
-      static_cast<double>(state.dim("layers.0.residual_group.blocks.0.mlp.fc1.weight", 0)) / options.embed_dim;
-
   if (state.contains("conv_after_body.0.weight"))
     options.resi_connection = "3conv";
   else if (state.contains("conv_after_body.weight"))
@@ -68,70 +52,31 @@ Model load(const StateDict& state) {
     throw Error("Swin2SR: unknown residual connection type (no conv_after_body weights)");
 
   options.upsampler = detect_upsampler(state);
-  if (options.upsampler.empty())
-    options.upscale = 1;
-  else if (options.upsampler == "nearest+conv")
-    options.upscale = 4;  // Swin2SR only supports x4 there
-  else if (options.upsampler == "pixelshuffledirect")
-    options.upscale =
-        static_cast<int>(std::sqrt(static_cast<double>(state.dim("upsample.0.weight", 0) / options.in_chans)));
-  else
-    options.upscale = pixel_shuffle_parameters(state, "upsample").first;
-
-  options.window_size = static_cast<int>(std::sqrt(
-      static_cast<double>(state.dim("layers.0.residual_group.blocks.0.attn.relative_position_index", 0))));
-  if (state.contains("layers.0.residual_group.blocks.1.attn_mask")) {
-    const int64_t windows = state.dim("layers.0.residual_group.blocks.1.attn_mask", 0);
-    const auto patches_resolution = static_cast<int>(
-        std::sqrt(static_cast<double>(windows * options.window_size * options.window_size)));
-    options.img_size = patches_resolution * options.patch_size;
-  } else if (options.ape) {
-    // absolute_pos_embed holds patches_resolution^2 positions. (spandrel means to read this but indexes the
-    // tensor instead of its shape, which raises.)
-    const auto patches_resolution =
-        static_cast<int>(std::sqrt(static_cast<double>(state.dim("absolute_pos_embed", 1))));
-    options.img_size = patches_resolution * options.patch_size;
-  } else {
-    // Only window_size <= patches_resolution is known: assume equality, as spandrel does.
-    options.img_size = options.patch_size * options.window_size;
-  }
+  // pixelshuffle_aux and pixelshuffle_hf read their scale from the same Upsample stack; nearest+conv is x4 only.
+  const bool shuffle_stack = options.upsampler.rfind("pixelshuffle_", 0) == 0;
+  options.upscale =
+      detect_swin_upscale(state, shuffle_stack ? "pixelshuffle" : options.upsampler, options.in_chans, 4);
+  options.window_size = static_cast<int>(
+      integer_sqrt(state.dim("layers.0.residual_group.blocks.0.attn.relative_position_index", 0)));
+  // Without a stored mask or ape, only window_size <= patches_resolution is known: assume equality, as spandrel.
+  options.img_size = options.patch_size * swin_patches_resolution(state, "layers.0.residual_group.blocks.1.attn_mask",
+                                                                  options.window_size, options.ape,
+                                                                  options.window_size);
   // The JPEG models are the only ones with window size 7, and they work on 0..255.
   options.img_range = options.window_size == 7 ? 255.0 : 1.0;
+  return options;
+}
 
-  ModelInfo info;
-  info.architecture_id = info.architecture_name = "Swin2SR";
-  info.purpose = purpose_for_scale(options.upscale);
-  info.tags = {swin_size_tag(options.depths.size()),
-               "s" + std::to_string(options.img_size) + "w" + std::to_string(options.window_size),
+ModelInfo model_info(const Swin2SROptions& options) {
+  ModelInfo info = swin_model_info("Swin2SR", options, SizeRequirements(16), {/*qk_scale=*/false});
+  info.tags = {swin_size_tag(options.depths.size()), swin_training_size_tag(options),
                std::to_string(options.embed_dim) + "dim", options.resi_connection};
-  info.scale = options.upscale;
-  info.input_channels = info.output_channels = options.in_chans;
-  info.size_requirements = SizeRequirements(16);
-  info.supports_half = false;
-  info.supports_bfloat16 = true;
-  info.hyperparameters = {
-      {"img_size", options.img_size},
-      {"patch_size", options.patch_size},
-      {"in_chans", options.in_chans},
-      {"embed_dim", options.embed_dim},
-      {"depths", options.depths},
-      {"num_heads", options.num_heads},
-      {"window_size", options.window_size},
-      {"mlp_ratio", options.mlp_ratio},
-      {"qkv_bias", options.qkv_bias},
-      {"drop_rate", 0.0},
-      {"attn_drop_rate", 0.0},
-      {"drop_path_rate", 0.1},
-      {"norm_layer", "torch.nn.modules.normalization.LayerNorm"},
-      {"ape", options.ape},
-      {"patch_norm", options.patch_norm},
-      {"use_checkpoint", false},
-      {"upscale", options.upscale},
-      {"img_range", options.img_range},
-      {"upsampler", options.upsampler},
-      {"resi_connection", options.resi_connection},
-  };
-  return assemble_model(std::move(info), std::make_shared<Swin2SRNetwork>(options), state);
+  return info;
+}
+
+Model load(const StateDict& state) {
+  const Swin2SROptions options = detect_options(state);
+  return assemble_model(model_info(options), std::make_shared<Swin2SRNetwork>(options), state);
 }
 
 // SwinV2's log-spaced relative coordinates of a window: (1, 2w-1, 2w-1, 2), each offset d mapped to
@@ -306,25 +251,18 @@ class Swin2SRResidualBlock : public torch::nn::Module {
 };
 
 Swin2SRNetwork::Swin2SRNetwork(const Swin2SROptions& options)
-    : options_(options),
+    : SwinFamilyNetwork(options, options.in_chans,
+                        int64_t{options.img_size / options.patch_size} * (options.img_size / options.patch_size),
+                        /*own_patch_embed=*/true),
+      options_(options),
       mean_(div2k_mean(options.in_chans)) {
-  const int64_t dim = options.embed_dim, features = swin2sr::kReconstructionFeatures, channels = options.in_chans;
-  conv_first_ = register_module("conv_first", same_conv(channels, dim, 3));
-  patch_embed_ = register_module("patch_embed",
-                                 std::make_shared<Swin2SRPatchEmbed>(dim, options.patch_size, options.patch_norm));
-  if (options.ape) {
-    const int64_t patches_resolution = options.img_size / options.patch_size;
-    absolute_pos_embed_ =
-        register_parameter("absolute_pos_embed", torch::zeros({1, patches_resolution * patches_resolution, dim}));
-  }
-  auto layers = register_module("layers", torch::nn::ModuleList());
-  for (size_t i = 0; i < options.depths.size(); ++i) {
-    layers_.push_back(std::make_shared<Swin2SRResidualBlock>(options, options.depths[i], options.num_heads[i]));
-    layers->push_back(layers_.back());
-  }
-  norm_ = register_module("norm", swin2sr::layer_norm(dim));
-  conv_after_body_ = residual_connection_conv(dim, options.resi_connection);
-  register_module("conv_after_body", conv_after_body_.ptr());
+  const int64_t dim = options.embed_dim, features = kSwinReconstructionFeatures, channels = options.in_chans;
+  swin2sr_patch_embed_ = register_module(
+      "patch_embed", std::make_shared<Swin2SRPatchEmbed>(dim, options.patch_size, options.patch_norm));
+  const auto make_group = [&](size_t i) {
+    return std::make_shared<Swin2SRResidualBlock>(options, options.depths[i], options.num_heads[i]);
+  };
+  layers_ = register_layers<Swin2SRResidualBlock>(options.depths.size(), make_group);
 
   if (options.upsampler == "pixelshuffle_aux") {
     conv_bicubic_ = register_module("conv_bicubic", same_conv(channels, features, 3));
@@ -343,8 +281,7 @@ Swin2SRNetwork::Swin2SRNetwork(const Swin2SROptions& options)
   if (high_frequency) {
     // The high-frequency branch only feeds pixelshuffle_hf's other outputs: loaded, never run.
     auto layers_hf = register_module("layers_hf", torch::nn::ModuleList());
-    for (size_t i = 0; i < options.depths.size(); ++i)
-      layers_hf->push_back(std::make_shared<Swin2SRResidualBlock>(options, options.depths[i], options.num_heads[i]));
+    for (size_t i = 0; i < options.depths.size(); ++i) layers_hf->push_back(make_group(i));
     register_module("conv_first_hf",
                     torch::nn::Sequential(same_conv(features, dim, 3), torch::nn::LeakyReLU()));
     register_module("conv_after_body_hf", same_conv(dim, dim, 3));
@@ -355,19 +292,13 @@ Swin2SRNetwork::Swin2SRNetwork(const Swin2SROptions& options)
   }
 }
 
-torch::Tensor Swin2SRNetwork::forward_features(const torch::Tensor& x) {
-  const int64_t height = x.size(2), width = x.size(3);
-  torch::Tensor tokens = patch_embed_->forward(x);
-  if (absolute_pos_embed_.defined()) {
-    if (tokens.size(1) != absolute_pos_embed_.size(1))
-      throw Error("this Swin2SR model has an absolute position embedding for " + std::to_string(options_.img_size) +
-                  "x" + std::to_string(options_.img_size) + " inputs only (after padding to the window size)");
-    tokens = tokens + absolute_pos_embed_;
-  }
-  const int64_t window = options_.window_size;
-  const torch::Tensor shifted_mask = shifted_window_mask(height, width, window, window / 2).to(x.options());
-  for (const auto& layer : layers_) tokens = layer->forward(tokens, height, width, shifted_mask);
-  return tokens_to_image(norm_->forward(tokens), height, width);
+torch::Tensor Swin2SRNetwork::embed(const torch::Tensor& shallow) {
+  const torch::Tensor tokens = swin2sr_patch_embed_->forward(shallow);
+  if (!absolute_pos_embed_.defined()) return tokens;
+  if (tokens.size(1) != absolute_pos_embed_.size(1))
+    throw Error("this Swin2SR model has an absolute position embedding for " + std::to_string(options_.img_size) +
+                "x" + std::to_string(options_.img_size) + " inputs only (after padding to the window size)");
+  return tokens + absolute_pos_embed_;
 }
 
 torch::Tensor Swin2SRNetwork::reconstruct_with_bicubic(const torch::Tensor& features, const torch::Tensor& input,
@@ -389,8 +320,13 @@ torch::Tensor Swin2SRNetwork::forward(torch::Tensor x) {
   const int64_t height = x.size(2), width = x.size(3);
   const torch::Tensor mean = mean_.to(x.options());
   x = (pad_to_multiple(x, options_.window_size, torch::kReflect) - mean) * options_.img_range;
-  const torch::Tensor shallow = conv_first_->forward(x);
-  const torch::Tensor features = conv_after_body_.forward(forward_features(shallow)) + shallow;
+  const int64_t window = options_.window_size, padded_height = x.size(2), padded_width = x.size(3);
+  const torch::Tensor shifted_mask =
+      shifted_window_mask(padded_height, padded_width, window, window / 2).to(x.options());
+  const torch::Tensor features = deep_features(conv_first_->forward(x), [&](torch::Tensor tokens) {
+    for (const auto& layer : layers_) tokens = layer->forward(tokens, padded_height, padded_width, shifted_mask);
+    return tokens;
+  });
   x = reconstruction_ ? reconstruction_->forward(features, x) : reconstruct_with_bicubic(features, x, height, width);
   x = x / options_.img_range + mean;
   return x.slice(2, 0, height * options_.upscale).slice(3, 0, width * options_.upscale);

@@ -5,61 +5,39 @@
 #pragma once
 
 #include <memory>
-#include <string>
 #include <vector>
 
 #include <torch/torch.h>
 
-#include "arch/architecture.h"
-#include "arch/swinir.h"
+#include "arch/swin_family.h"
 #include "nn/fast_conv.h"
 
 namespace uprez {
 
-struct Swin2SROptions {
-  int img_size = 64;  // training size: blocks whose window does not fit in it neither shift nor keep the window
-  int patch_size = 1;
-  int in_chans = 3;
-  int embed_dim = 96;
-  std::vector<int> depths = {6, 6, 6, 6};  // Swin blocks per RSTB
-  std::vector<int> num_heads = {6, 6, 6, 6};
-  int window_size = 7;
-  double mlp_ratio = 4.0;
-  bool qkv_bias = true;  // learnt q and v biases (k has none)
-  bool ape = false;      // absolute position embedding (only works at img_size, as in spandrel)
-  bool patch_norm = true;
-  int upscale = 2;
-  double img_range = 1.0;
-  // "pixelshuffle" | "pixelshuffle_aux" | "pixelshuffle_hf" | "pixelshuffledirect" | "nearest+conv" (x4) | ""
-  std::string upsampler;
-  std::string resi_connection = "1conv";  // "1conv" | "3conv"
-};
+// upsampler: also "pixelshuffle_aux" and "pixelshuffle_hf"; "nearest+conv" is x4 only.
+struct Swin2SROptions : SwinFamilyOptions {};
 
 class Swin2SRPatchEmbed;
 class Swin2SRResidualBlock;
 
-class Swin2SRNetwork : public Network {
+class Swin2SRNetwork : public SwinFamilyNetwork {
  public:
   explicit Swin2SRNetwork(const Swin2SROptions& options);
   torch::Tensor forward(torch::Tensor x) override;
 
  private:
-  torch::Tensor forward_features(const torch::Tensor& x);
+  // patch_embed, plus the absolute position embedding, which only fits img_size.
+  torch::Tensor embed(const torch::Tensor& shallow) override;
   // pixelshuffle_aux's head: the upsampled features plus a conv of the bicubically upscaled input.
   torch::Tensor reconstruct_with_bicubic(const torch::Tensor& features, const torch::Tensor& input, int64_t height,
                                          int64_t width);
 
   Swin2SROptions options_;
   torch::Tensor mean_;
-  FastConv2d conv_first_{nullptr};
-  std::shared_ptr<Swin2SRPatchEmbed> patch_embed_;
-  torch::Tensor absolute_pos_embed_;
+  std::shared_ptr<Swin2SRPatchEmbed> swin2sr_patch_embed_;
   std::vector<std::shared_ptr<Swin2SRResidualBlock>> layers_;
-  torch::nn::LayerNorm norm_{nullptr};
-  torch::nn::AnyModule conv_after_body_;
-  // Every head but pixelshuffle_aux's (pixelshuffle_hf's first output is the pixelshuffle head's).
-  std::unique_ptr<SwinIRReconstruction> reconstruction_;
-  // pixelshuffle_aux's modules.
+  // reconstruction_ serves every head but pixelshuffle_aux's (pixelshuffle_hf's first output is the pixelshuffle
+  // head's). pixelshuffle_aux's modules:
   FastConv2d conv_bicubic_{nullptr};
   torch::nn::Sequential conv_before_upsample_{nullptr};
   FastConv2d conv_aux_{nullptr};
