@@ -122,18 +122,8 @@ class RectangleWindowSelfAttention : public torch::nn::Module {
   // qkv: (3, B, H, W, dim), H and W multiples of the window; index: (N, N) rows of `offsets` (P, 2).
   // Returns (B, H, W, dim).
   torch::Tensor forward(const torch::Tensor& qkv, const torch::Tensor& index, const torch::Tensor& offsets) {
-    const int64_t height = qkv.size(2), width = qkv.size(3), channels = qkv.size(4);
-    const int64_t area = window_height_ * window_width_;
-    const auto windows = [&](const torch::Tensor& image) {
-      return window_partition(image, window_height_, window_width_)
-          .view({-1, area, num_heads_, channels / num_heads_})
-          .permute({0, 2, 1, 3});
-    };
-    const torch::Tensor bias =
-        pos_->forward(offsets).index_select(0, index.view(-1)).view({area, area, -1}).permute({2, 0, 1}).unsqueeze(0);
-    const torch::Tensor attended = scaled_attention(windows(qkv[0]), windows(qkv[1]), windows(qkv[2]), scale_, bias);
-    return window_reverse(attended.transpose(1, 2).reshape({-1, window_height_, window_width_, channels}),
-                          window_height_, window_width_, height, width);
+    return rectangle_window_attention(qkv, num_heads_, window_height_, window_width_, scale_,
+                                      pos_->forward(offsets).index_select(0, index.view(-1)));
   }
 
  private:

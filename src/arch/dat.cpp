@@ -56,17 +56,11 @@ bool detect(const StateDict& state) {
          (one_conv || three_conv) && (pixel_shuffle || state.contains("upsample.0.weight"));
 }
 
-Model load(const StateDict& state) {
+DatOptions detect_options(const StateDict& state) {
   DatOptions options;
-  options.in_chans = static_cast<int>(state.dim("conv_first.weight", 1));
-  options.embed_dim = static_cast<int>(state.dim("conv_first.weight", 0));
-
-  const int num_layers = sequence_length(state, "layers");
-  options.depth.assign(num_layers, 0);
-  options.num_heads.assign(num_layers, 2);
-  for (int i = 0; i < num_layers; ++i) {
+  detect_dat_family(state, options);
+  for (size_t i = 0; i < options.depth.size(); ++i) {
     const std::string layer = "layers." + std::to_string(i);
-    options.depth[i] = sequence_length(state, layer + ".blocks");
     // With a single block only the spatial attention's heads (num_heads / 2) are visible.
     options.num_heads[i] = options.depth[i] >= 2
                                ? static_cast<int>(state.dim(layer + ".blocks.1.attn.temperature", 0))
@@ -74,16 +68,13 @@ Model load(const StateDict& state) {
   }
 
   options.upsampler = state.contains("conv_last.weight") ? "pixelshuffle" : "pixelshuffledirect";
-  options.resi_connection = state.contains("conv_after_body.weight") ? "1conv" : "3conv";
-  int num_feat = 64;
   if (options.upsampler == "pixelshuffle") {
-    std::tie(options.upscale, num_feat) = pixel_shuffle_parameters(state, "upsample");
+    std::tie(options.upscale, options.num_feat) = pixel_shuffle_parameters(state, "upsample");
   } else {
-    num_feat = static_cast<int>(state.dim("upsample.0.weight", 1));
+    options.num_feat = static_cast<int>(state.dim("upsample.0.weight", 1));
     options.upscale =
         static_cast<int>(std::sqrt(static_cast<double>(state.dim("upsample.0.weight", 0) / options.in_chans)));
   }
-  options.qkv_bias = state.contains("layers.0.blocks.0.attn.qkv.bias");
   options.expansion_factor = static_cast<double>(state.dim("layers.0.blocks.0.ffn.fc1.weight", 0)) / options.embed_dim;
 
   // Only the masks of the first group's third block reveal the training size (64 is assumed otherwise).
@@ -94,46 +85,30 @@ Model load(const StateDict& state) {
   // The last offset of the window-0 attention is (split_size[0] - 1, split_size[1] - 1).
   const torch::Tensor last_offset = state.at("layers.0.blocks.0.attn.attns.0.rpe_biases")[-1] + 1;
   options.split_size = {last_offset[0].item<int64_t>(), last_offset[1].item<int64_t>()};
+  return options;
+}
 
-  const std::string size_tag = num_layers < 4                                        ? "light"
+ModelInfo model_info(const DatOptions& options) {
+  const std::string size_tag = options.depth.size() < 4                                ? "light"
                                : options.split_size == std::array<int64_t, 2>{8, 16} ? "small"
                                                                                      : "medium";
-  ModelInfo info;
-  info.architecture_id = info.architecture_name = "DAT";
-  info.purpose = purpose_for_scale(options.upscale);
+  ModelInfo info = dat_family_model_info("DAT", options);
   info.tags = {size_tag,
                "s" + std::to_string(options.img_size) + "|" + std::to_string(options.split_size[0]) + "x" +
                    std::to_string(options.split_size[1]),
-               std::to_string(num_feat) + "nf",
+               std::to_string(options.num_feat) + "nf",
                std::to_string(options.embed_dim) + "dim",
                python_float(options.expansion_factor) + "ef",
                options.resi_connection};
-  info.scale = options.upscale;
-  info.input_channels = info.output_channels = options.in_chans;
-  info.size_requirements = SizeRequirements(16);
-  info.supports_half = false;
-  info.hyperparameters = {
-      {"img_size", options.img_size},
-      {"in_chans", options.in_chans},
-      {"embed_dim", options.embed_dim},
-      {"split_size", options.split_size},
-      {"depth", options.depth},
-      {"num_heads", options.num_heads},
-      {"expansion_factor", options.expansion_factor},
-      {"qkv_bias", options.qkv_bias},
-      {"qk_scale", nullptr},
-      {"drop_rate", 0.0},
-      {"attn_drop_rate", 0.0},
-      {"drop_path_rate", 0.1},
-      {"act_layer", "torch.nn.modules.activation.GELU"},
-      {"norm_layer", "torch.nn.modules.normalization.LayerNorm"},
-      {"use_chk", false},
-      {"upscale", options.upscale},
-      {"img_range", options.img_range},
-      {"resi_connection", options.resi_connection},
-      {"upsampler", options.upsampler},
-  };
-  return assemble_model(std::move(info), std::make_shared<DatNetwork>(options), state);
+  info.hyperparameters["img_size"] = options.img_size;
+  info.hyperparameters["expansion_factor"] = options.expansion_factor;
+  info.hyperparameters["upsampler"] = options.upsampler;
+  return info;
+}
+
+Model load(const StateDict& state) {
+  const DatOptions options = detect_options(state);
+  return assemble_model(model_info(options), std::make_shared<DatNetwork>(options), state);
 }
 
 // The convolutional branch and the adaptive interaction maps both DAT attentions register: "dwconv" (depthwise

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "arch/blocks.h"
+#include "arch/detection.h"
 #include "arch/transformer.h"
 #include "nn/attention.h"
 #include "nn/fast_matmul.h"
@@ -70,24 +71,27 @@ RectangleWindowAttentionImpl::RectangleWindowAttentionImpl(int64_t dim, int64_t 
       register_buffer("relative_position_index", relative_position_index(window_height, window_width));
 }
 
-torch::Tensor RectangleWindowAttentionImpl::forward(const torch::Tensor& qkv, const torch::Tensor& mask) {
+torch::Tensor rectangle_window_attention(const torch::Tensor& qkv, int64_t num_heads, int64_t window_height,
+                                         int64_t window_width, double scale, const torch::Tensor& position_bias,
+                                         const torch::Tensor& mask) {
   const int64_t height = qkv.size(2), width = qkv.size(3), channels = qkv.size(4);
-  const int64_t area = window_height_ * window_width_;
+  const int64_t area = window_height * window_width;
   // (B * nW, heads, N, channels / heads) per projection.
   const auto windows = [&](const torch::Tensor& image) {
-    return window_partition(image, window_height_, window_width_)
-        .view({-1, area, num_heads_, channels / num_heads_})
+    return window_partition(image, window_height, window_width)
+        .view({-1, area, num_heads, channels / num_heads})
         .permute({0, 2, 1, 3});
   };
-  const torch::Tensor bias = pos_->forward(rpe_biases_)
-                                 .index_select(0, relative_position_index_.view(-1))
-                                 .view({area, area, -1})
-                                 .permute({2, 0, 1})
-                                 .unsqueeze(0);
-  const torch::Tensor attended =
-      scaled_attention(windows(qkv[0]), windows(qkv[1]), windows(qkv[2]), scale_, bias, mask);
-  return window_reverse(attended.transpose(1, 2).reshape({-1, window_height_, window_width_, channels}), window_height_,
-                        window_width_, height, width);
+  const torch::Tensor bias = position_bias.view({area, area, -1}).permute({2, 0, 1}).unsqueeze(0);
+  const torch::Tensor attended = scaled_attention(windows(qkv[0]), windows(qkv[1]), windows(qkv[2]), scale, bias, mask);
+  return window_reverse(attended.transpose(1, 2).reshape({-1, window_height, window_width, channels}), window_height,
+                        window_width, height, width);
+}
+
+torch::Tensor RectangleWindowAttentionImpl::forward(const torch::Tensor& qkv, const torch::Tensor& mask) {
+  return rectangle_window_attention(qkv, num_heads_, window_height_, window_width_, scale_,
+                                    pos_->forward(rpe_biases_).index_select(0, relative_position_index_.view(-1)),
+                                    mask);
 }
 
 DualRectangleWindowAttention::DualRectangleWindowAttention(int64_t dim, int64_t num_heads,
@@ -224,6 +228,42 @@ torch::Tensor ResidualGroupNetwork::forward(torch::Tensor x) {
     x = upsample_->forward(x);
   }
   return x / img_range_ + mean;
+}
+
+void detect_dat_family(const StateDict& state, DatFamilyOptions& options) {
+  options.in_chans = static_cast<int>(state.dim("conv_first.weight", 1));
+  options.embed_dim = static_cast<int>(state.dim("conv_first.weight", 0));
+  const int num_layers = sequence_length(state, "layers");
+  options.depth.assign(num_layers, 0);
+  options.num_heads.assign(num_layers, 2);
+  for (int i = 0; i < num_layers; ++i)
+    options.depth[i] = sequence_length(state, "layers." + std::to_string(i) + ".blocks");
+  options.qkv_bias = state.contains("layers.0.blocks.0.attn.qkv.bias");
+  options.resi_connection = state.contains("conv_after_body.weight") ? "1conv" : "3conv";
+}
+
+ModelInfo dat_family_model_info(const std::string& id, const DatFamilyOptions& options) {
+  ModelInfo info = basic_model_info(id, options.upscale, options.in_chans, options.in_chans, SizeRequirements(16));
+  info.supports_half = false;
+  info.hyperparameters = {
+      {"in_chans", options.in_chans},
+      {"embed_dim", options.embed_dim},
+      {"split_size", options.split_size},
+      {"depth", options.depth},
+      {"num_heads", options.num_heads},
+      {"qkv_bias", options.qkv_bias},
+      {"qk_scale", nullptr},
+      {"drop_rate", 0.0},
+      {"attn_drop_rate", 0.0},
+      {"drop_path_rate", 0.1},
+      {"act_layer", "torch.nn.modules.activation.GELU"},
+      {"norm_layer", "torch.nn.modules.normalization.LayerNorm"},
+      {"use_chk", false},
+      {"upscale", options.upscale},
+      {"img_range", options.img_range},
+      {"resi_connection", options.resi_connection},
+  };
+  return info;
 }
 
 }  // namespace uprez

@@ -1,6 +1,7 @@
 // Blocks shared by DAT and RGT (same authors, both built on CAT): the dynamic position bias, rectangle-window
 // self-attention on two channel halves with transposed windows (shifted in some blocks), the spatial-gate
-// feed-forward network, residual groups of token blocks and the SwinIR-style network around them.
+// feed-forward network, residual groups of token blocks, the SwinIR-style network around them, and the options
+// both detect and report alike.
 #pragma once
 
 #include <array>
@@ -12,10 +13,33 @@
 #include <torch/torch.h>
 
 #include "arch/architecture.h"
+#include "io/state_dict.h"
 #include "nn/fast_conv.h"
 #include "nn/fast_matmul.h"
 
 namespace uprez {
+
+// The hyper-parameters DAT and RGT share (spandrel's names); DatOptions and RgtOptions extend it.
+struct DatFamilyOptions {
+  int in_chans = 3;
+  int embed_dim = 180;
+  std::vector<int> depth = {2, 2, 2, 2};  // blocks per residual group
+  std::vector<int> num_heads = {2, 2, 2, 2};
+  bool qkv_bias = true;
+  int upscale = 2;
+  double img_range = 1.0;
+  std::string resi_connection = "1conv";  // "1conv" | "3conv"
+  std::array<int64_t, 2> split_size = {8, 8};
+};
+
+// Fills in_chans and embed_dim ("conv_first.weight"), depth per residual group ("layers.<i>.blocks"; num_heads
+// sized alike, 2 each), qkv_bias and resi_connection.
+void detect_dat_family(const StateDict& state, DatFamilyOptions& options);
+
+// The model info DAT and RGT report alike: id and name, purpose and scale from upscale, in_chans in and out,
+// minimum size 16, no float16, and the hyper-parameters of DatFamilyOptions with spandrel's training-only
+// defaults; each adds its own.
+ModelInfo dat_family_model_info(const std::string& id, const DatFamilyOptions& options);
 
 // A module on the (B, H*W, C) tokens of an H x W feature map: the attentions and blocks of DAT and RGT.
 class TokenMapModule : public torch::nn::Module {
@@ -46,6 +70,14 @@ class DynamicPosBiasImpl : public torch::nn::Module {
   torch::nn::Sequential pos3_{nullptr};
 };
 TORCH_MODULE(DynamicPosBias);
+
+// Multi-head self-attention of qkv (3, B, H, W, dim) within window_height x window_width windows (H and W
+// multiples of them), logits scaled by `scale`, plus the relative-position bias `position_bias` ((N*N, heads), N
+// = window_height * window_width, query-major), masked by `mask` ((nW, N, N)) when defined. Returns (B, H, W, dim).
+// RectangleWindowAttention's and CRAFT's window attention.
+torch::Tensor rectangle_window_attention(const torch::Tensor& qkv, int64_t num_heads, int64_t window_height,
+                                         int64_t window_width, double scale, const torch::Tensor& position_bias,
+                                         const torch::Tensor& mask = {});
 
 // DAT's Spatial_Attention, RGT's WindowAttention: multi-head self-attention inside window_height x
 // window_width windows, biased by DynamicPosBias "pos" (over dim/4 features) of the "rpe_biases" offsets

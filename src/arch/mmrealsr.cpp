@@ -95,7 +95,7 @@ void recover_estimator_stages(const StateDict& state, MmrealsrOptions& options) 
   }
 }
 
-Model load(const StateDict& state) {
+MmrealsrOptions detect_options(const StateDict& state) {
   MmrealsrOptions options;
   options.num_out_ch = static_cast<int>(state.dim("conv_last.weight", 0));
   options.num_feat = static_cast<int>(state.dim("conv_last.weight", 1));
@@ -105,15 +105,13 @@ Model load(const StateDict& state) {
   options.num_grow_ch = static_cast<int>(state.dim("body.0.rdb1.conv1.weight", 0));
   options.num_degradation = static_cast<int>(state.dim("dd_embed.0.weight", 1));
   recover_estimator_stages(state, options);
+  return options;
+}
 
-  ModelInfo info;
-  info.architecture_id = info.architecture_name = "MMRealSR";
-  info.purpose = purpose_for_scale(options.scale);
+ModelInfo model_info(const MmrealsrOptions& options) {
+  ModelInfo info =
+      basic_model_info("MMRealSR", options.scale, options.num_in_ch, options.num_out_ch, SizeRequirements(16));
   info.tags = {std::to_string(options.num_feat) + "nf", std::to_string(options.num_block) + "nb"};
-  info.scale = options.scale;
-  info.input_channels = options.num_in_ch;
-  info.output_channels = options.num_out_ch;
-  info.size_requirements = SizeRequirements(16);
   info.hyperparameters = {
       {"num_in_ch", options.num_in_ch},
       {"num_out_ch", options.num_out_ch},
@@ -128,7 +126,12 @@ Model load(const StateDict& state) {
       {"num_blocks", options.num_blocks},
       {"downscales", options.downscales},
   };
-  return assemble_model(std::move(info), std::make_shared<MmrealsrNetwork>(options), state);
+  return info;
+}
+
+Model load(const StateDict& state) {
+  const MmrealsrOptions options = detect_options(state);
+  return assemble_model(model_info(options), std::make_shared<MmrealsrNetwork>(options), state);
 }
 
 // Real-ESRGAN's residual dense block: five densely connected 3x3 convs (conv1 .. conv5) with a 0.2-scaled residual.

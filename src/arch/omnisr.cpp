@@ -28,15 +28,19 @@ bool detect(const StateDict& state) {
   return state.has_all({"residual_layer.0.residual_layer.0.layer.0.fn.0.weight", "input.weight", "up.0.weight"});
 }
 
-Model load(const StateDict& file_state) {
+// The state without the profiler counters (thop) that some files carry.
+StateDict without_profiler_counters(const StateDict& file_state) {
   StateDict state = file_state;
-  for (const std::string& key : file_state.keys()) {  // profiler counters (thop) that some files carry
+  for (const std::string& key : file_state.keys()) {
     const auto ends_with = [&key](const std::string& suffix) {
       return key.size() >= suffix.size() && key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0;
     };
     if (ends_with("total_ops") || ends_with("total_params")) state.erase(key);
   }
+  return state;
+}
 
+OmniSrOptions detect_options(const StateDict& state) {
   OmniSrOptions options;
   options.num_feat = static_cast<int>(state.dim("input.weight", 0));
   options.num_in_ch = static_cast<int>(state.dim("input.weight", 1));
@@ -49,16 +53,14 @@ Model load(const StateDict& file_state) {
   options.pe = state.contains(bias_table);
   if (options.pe)  // (2 * window_size - 1)^2 rows; without it spandrel assumes a window of 8
     options.window_size = static_cast<int>((std::sqrt(static_cast<double>(state.dim(bias_table, 0))) + 1) / 2);
+  return options;
+}
 
-  ModelInfo info;
-  info.architecture_id = info.architecture_name = "OmniSR";
-  info.purpose = purpose_for_scale(options.up_scale);
+ModelInfo model_info(const OmniSrOptions& options) {
+  ModelInfo info =
+      basic_model_info("OmniSR", options.up_scale, options.num_in_ch, options.num_out_ch, SizeRequirements(16));
   info.tags = {std::to_string(options.num_feat) + "nf", "w" + std::to_string(options.window_size),
                std::to_string(options.res_num) + "nr"};
-  info.scale = options.up_scale;
-  info.input_channels = options.num_in_ch;
-  info.output_channels = options.num_out_ch;
-  info.size_requirements = SizeRequirements(16);
   info.hyperparameters = {
       {"num_in_ch", options.num_in_ch},
       {"num_out_ch", options.num_out_ch},
@@ -70,7 +72,13 @@ Model load(const StateDict& file_state) {
       {"up_scale", options.up_scale},
       {"bias", options.bias},
   };
-  return assemble_model(std::move(info), std::make_shared<OmniSrNetwork>(options), state);
+  return info;
+}
+
+Model load(const StateDict& file_state) {
+  const StateDict state = without_profiler_counters(file_state);
+  const OmniSrOptions options = detect_options(state);
+  return assemble_model(model_info(options), std::make_shared<OmniSrNetwork>(options), state);
 }
 
 FastConv2d depthwise_conv(int64_t channels, bool bias) {

@@ -50,26 +50,19 @@ bool detect(const StateDict& state) {
          (state.contains("conv_after_body.weight") || state.contains("conv_after_body.0.weight"));
 }
 
-Model load(const StateDict& state) {
+RgtOptions detect_options(const StateDict& state) {
   RgtOptions options;
-  options.in_chans = static_cast<int>(state.dim("conv_first.weight", 1));
-  options.embed_dim = static_cast<int>(state.dim("conv_first.weight", 0));
-
-  const int num_layers = sequence_length(state, "layers");
-  options.depth.assign(num_layers, 0);
-  options.num_heads.assign(num_layers, 2);
+  detect_dat_family(state, options);
+  const int num_layers = static_cast<int>(options.depth.size());
   for (int i = 0; i < num_layers; ++i) {
-    const std::string layer = "layers." + std::to_string(i);
-    options.depth[i] = sequence_length(state, layer + ".blocks");
     // The window attentions have num_heads / 2 heads; num_heads is assumed even unless that cannot divide
     // embed_dim.
-    const int half_heads = static_cast<int>(state.dim(layer + ".blocks.0.attn.attns.0.pos.pos3.2.weight", 0));
+    const int half_heads = static_cast<int>(
+        state.dim("layers." + std::to_string(i) + ".blocks.0.attn.attns.0.pos.pos3.2.weight", 0));
     options.num_heads[i] = options.embed_dim % (half_heads * 2) == 0 ? half_heads * 2 : half_heads * 2 + 1;
   }
-  options.qkv_bias = state.contains("layers.0.blocks.0.attn.qkv.bias");
   options.mlp_ratio = static_cast<double>(state.dim("layers.0.blocks.0.mlp.fc1.weight", 0)) /
                       static_cast<double>(state.dim("layers.0.blocks.0.mlp.fc1.weight", 1));
-  options.resi_connection = state.contains("conv_after_body.weight") ? "1conv" : "3conv";
   // Only RG-SA blocks (the odd ones) reveal c_ratio.
   for (int i = 0; i < num_layers; ++i) {
     if (options.depth[i] < 2) continue;
@@ -79,36 +72,20 @@ Model load(const StateDict& state) {
   }
   options.upscale = pixel_shuffle_parameters(state, "upsample").first;
   options.split_size = split_size_from(state);
+  return options;
+}
 
-  ModelInfo info;
-  info.architecture_id = info.architecture_name = "RGT";
-  info.purpose = purpose_for_scale(options.upscale);
-  info.scale = options.upscale;
-  info.input_channels = info.output_channels = options.in_chans;
-  info.size_requirements = SizeRequirements(16);
-  info.supports_half = false;
-  info.hyperparameters = {
-      {"img_size", kMaskResolution},
-      {"in_chans", options.in_chans},
-      {"embed_dim", options.embed_dim},
-      {"depth", options.depth},
-      {"num_heads", options.num_heads},
-      {"mlp_ratio", options.mlp_ratio},
-      {"qkv_bias", options.qkv_bias},
-      {"qk_scale", nullptr},
-      {"drop_rate", 0.0},
-      {"attn_drop_rate", 0.0},
-      {"drop_path_rate", 0.1},
-      {"act_layer", "torch.nn.modules.activation.GELU"},
-      {"norm_layer", "torch.nn.modules.normalization.LayerNorm"},
-      {"use_chk", false},
-      {"upscale", options.upscale},
-      {"img_range", options.img_range},
-      {"resi_connection", options.resi_connection},
-      {"split_size", options.split_size},
-      {"c_ratio", options.c_ratio},
-  };
-  return assemble_model(std::move(info), std::make_shared<RgtNetwork>(options), state);
+ModelInfo model_info(const RgtOptions& options) {
+  ModelInfo info = dat_family_model_info("RGT", options);
+  info.hyperparameters["img_size"] = kMaskResolution;
+  info.hyperparameters["mlp_ratio"] = options.mlp_ratio;
+  info.hyperparameters["c_ratio"] = options.c_ratio;
+  return info;
+}
+
+Model load(const StateDict& state) {
+  const RgtOptions options = detect_options(state);
+  return assemble_model(model_info(options), std::make_shared<RgtNetwork>(options), state);
 }
 
 // L_SA: the rectangle-window attention plus a depthwise conv "get_v" of v.
