@@ -9,7 +9,7 @@
 
 namespace uprez {
 
-namespace {
+namespace image_upscale {
 
 // One model run over the whole image: how to build its input from the image, and where its output goes.
 struct Pass {
@@ -41,7 +41,7 @@ torch::Tensor color_input(const Image& image, int model_channels) {
   return torch::cat({rgb, alpha}, 1);
 }
 
-}  // namespace
+}  // namespace image_upscale
 
 Image upscale_image(const Image& image, const UpscaleModel& model, const TileOptions& tiles,
                     const ProgressCallback& progress) {
@@ -57,8 +57,8 @@ Image upscale_image(const Image& image, const UpscaleModel& model, const TileOpt
   const bool separate_alpha = image.has_alpha() && mi != 4 && mo != 4;
   const int out_channels = color_out + (separate_alpha ? 1 : 0);
 
-  std::vector<Pass> passes;
-  passes.push_back({color_input(image, mi), 0, gray_result});
+  std::vector<image_upscale::Pass> passes;
+  passes.push_back({image_upscale::color_input(image, mi), 0, gray_result});
   if (separate_alpha) {
     torch::Tensor alpha = image_to_tensor(image, image.channels - 1, 1);
     passes.push_back({mi == 3 ? alpha.expand({1, 3, -1, -1}) : alpha, color_out, mi == 3});
@@ -75,7 +75,7 @@ Image upscale_image(const Image& image, const UpscaleModel& model, const TileOpt
   const int tiles_per_pass = count_tiles(image.width, image.height, tiles);
   const int64_t total = tiles_per_pass * static_cast<int64_t>(passes.size());
   for (size_t p = 0; p < passes.size(); ++p) {
-    const Pass& pass = passes[p];
+    const image_upscale::Pass& pass = passes[p];
     const int64_t done_before = tiles_per_pass * static_cast<int64_t>(p);
     run_tiled(
         pass.input.contiguous(), model.scale, tiles, model.run,

@@ -1,5 +1,6 @@
 // Image processors: named steps of an image-process chain, created from URIs (`upscaler;model=x.pth`), each
-// with typed, documented arguments. The registry validates URIs and prints --image-processor-help.
+// with typed, documented arguments (uri/arguments.h). The registry validates URIs and prints
+// --image-processor-help.
 #pragma once
 
 #include <functional>
@@ -8,52 +9,16 @@
 #include <vector>
 
 #include "image/image.h"
-#include "processors/uri.h"
+#include "uri/arguments.h"
 
 namespace uprez {
-
-enum class ArgumentType { String, Path, Integer, Float, Boolean, IntegerOrAuto };
-
-struct ArgumentSpec {
-  std::string name;           // dash-case, as written in URIs
-  ArgumentType type;
-  std::string default_value;  // empty: required (or "model default" when optional is true)
-  std::string help;
-  bool optional = false;      // may be left out even without a default
-};
-
-// The arguments of one URI, checked against a processor's specs; getters convert and report type errors as
-// `<processor>: argument "<name>" ...`.
-class ProcessorArguments {
- public:
-  ProcessorArguments(const std::string& processor, const std::vector<ArgumentSpec>& specs,
-                     const ProcessorUri& uri);
-
-  bool is_set(const std::string& name) const;  // given in the URI or defaulted
-  std::string text(const std::string& name) const;
-  int64_t integer(const std::string& name) const;
-  double number(const std::string& name) const;
-  bool flag(const std::string& name) const;
-  bool is_auto(const std::string& name) const;  // an IntegerOrAuto argument set to "auto"
-  bool accepts(const std::string& name) const;  // the processor has this argument
-
-  // Throws Error "<processor>: argument "<name>" <message>".
-  [[noreturn]] void fail(const std::string& name, const std::string& message) const;
-  const std::string& processor() const { return processor_; }
-
- private:
-  const ArgumentSpec& spec(const std::string& name) const;
-  std::string processor_;
-  std::vector<ArgumentSpec> specs_;
-  std::vector<std::pair<std::string, std::string>> values_;
-};
 
 // Progress of a long step: done out of total units (tiles), for the progress bar.
 using ProgressCallback = std::function<void(int64_t done, int64_t total)>;
 
 class Processor {
  public:
-  explicit Processor(const ProcessorArguments& arguments);
+  explicit Processor(const UriArguments& arguments);
   virtual ~Processor() = default;
 
   // Runs the processor, writes the debug copy named by output-file, and offloads models when asked.
@@ -80,7 +45,7 @@ struct ProcessorSpec {
   std::string name;
   std::string summary;
   std::vector<ArgumentSpec> arguments;  // processor-specific; the common ones are added by the registry
-  std::function<std::unique_ptr<Processor>(const ProcessorArguments&)> create;
+  std::function<std::unique_ptr<Processor>(const UriArguments&)> create;
   // Common arguments this processor does not take (as dgenerate hides device and model-offload for
   // upscaler-ncnn).
   std::vector<std::string> hidden_common_arguments = {};

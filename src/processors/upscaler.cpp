@@ -14,15 +14,15 @@
 
 namespace uprez {
 
-namespace {
+namespace upscaler {
 
 class UpscalerProcessor : public Processor {
  public:
-  explicit UpscalerProcessor(const ProcessorArguments& args)
+  explicit UpscalerProcessor(const UriArguments& args)
       : Processor(args), model_name_(args.is_set("model") ? args.text("model") : kBuiltinModelName) {
     model_ = args.is_set("model") ? load_model(load_state_dict(model_name_), model_name_) : load_builtin_model();
-    device_ = parse_device(device_name(), args.processor() + ": argument \"device\"");
-    dtype_ = parse_dtype(args.text("dtype"), args.processor() + ": argument \"dtype\"");
+    device_ = parse_device(device_name(), args.owner() + ": argument \"device\"");
+    dtype_ = parse_dtype(args.text("dtype"), args.owner() + ": argument \"dtype\"");
     check_dtype(args);
 
     if (args.is_auto("tile")) {
@@ -36,7 +36,7 @@ class UpscalerProcessor : public Processor {
       try {
         validate_tile_options(tiles_);
       } catch (const Error& e) {
-        throw Error(args.processor() + ": " + e.what());
+        throw Error(args.owner() + ": " + e.what());
       }
     }
     force_tiling_ = args.flag("force-tiling");
@@ -69,7 +69,7 @@ class UpscalerProcessor : public Processor {
   }
 
  private:
-  void check_dtype(const ProcessorArguments& args) const {
+  void check_dtype(const UriArguments& args) const {
     const ModelInfo& info = model_.info;
     if (dtype_ == torch::kFloat16 && !info.supports_half)
       args.fail("dtype", "float16 is not supported by the " + info.architecture_id + " architecture");
@@ -132,7 +132,7 @@ std::string architecture_list() {
   return out.str();
 }
 
-}  // namespace
+}  // namespace upscaler
 
 ProcessorSpec upscaler_processor_spec() {
   ProcessorSpec spec{
@@ -154,9 +154,9 @@ ProcessorSpec upscaler_processor_spec() {
            "Tile even architectures that discourage external tiling."},
           {"dtype", ArgumentType::String, "float32", "Model dtype: float32, float16 (CUDA) or bfloat16."},
       },
-      [](const ProcessorArguments& args) { return std::make_unique<UpscalerProcessor>(args); },
+      [](const UriArguments& args) { return std::make_unique<upscaler::UpscalerProcessor>(args); },
   };
-  spec.details = architecture_list();
+  spec.details = upscaler::architecture_list();
   return spec;
 }
 

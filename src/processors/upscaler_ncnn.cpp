@@ -15,10 +15,10 @@
 
 namespace uprez {
 
-namespace {
+namespace upscaler_ncnn {
 
 // dgenerate's `threads`: a positive count, "auto" (every logical CPU) or "half" (half of them).
-int parse_threads(const ProcessorArguments& args) {
+int parse_threads(const UriArguments& args) {
   const std::string text = args.text("threads");
   const int logical = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   if (text == "auto") return logical;
@@ -43,7 +43,7 @@ class ScopedThreadCount {
 
 class UpscalerNcnnProcessor : public Processor {
  public:
-  explicit UpscalerNcnnProcessor(const ProcessorArguments& args)
+  explicit UpscalerNcnnProcessor(const UriArguments& args)
       : Processor(args), model_path_(args.text("model")), param_path_(args.text("param")) {
     check_tiling(args);
     const int64_t gpu_index = args.integer("gpu-index");
@@ -105,7 +105,7 @@ class UpscalerNcnnProcessor : public Processor {
   }
 
  private:
-  void check_tiling(const ProcessorArguments& args) {
+  void check_tiling(const UriArguments& args) {
     tiles_.overlap = static_cast<int>(args.integer("overlap"));
     if (tiles_.overlap < 0) args.fail("overlap", "must be greater than or equal to 0");
     if (args.is_auto("tile")) {
@@ -120,7 +120,7 @@ class UpscalerNcnnProcessor : public Processor {
     try {
       validate_tile_options(tiles_);
     } catch (const Error& e) {
-      throw Error(args.processor() + ": " + e.what());
+      throw Error(args.owner() + ": " + e.what());
     }
   }
 
@@ -158,7 +158,7 @@ class UpscalerNcnnProcessor : public Processor {
   double scale_ = 1;
 };
 
-}  // namespace
+}  // namespace upscaler_ncnn
 
 ProcessorSpec upscaler_ncnn_processor_spec() {
   return {
@@ -195,7 +195,7 @@ ProcessorSpec upscaler_ncnn_processor_spec() {
            "wins); CPU only.",
            true},
       },
-      [](const ProcessorArguments& args) { return std::make_unique<UpscalerNcnnProcessor>(args); },
+      [](const UriArguments& args) { return std::make_unique<upscaler_ncnn::UpscalerNcnnProcessor>(args); },
       {"device", "model-offload"},
   };
 }

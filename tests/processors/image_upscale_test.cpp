@@ -6,9 +6,8 @@
 #include "processors/image_upscale.h"
 #include "support/test_assets.h"
 
-using namespace uprez;
-
-namespace {
+namespace uprez {
+namespace image_upscale_test {
 
 // A "model" whose exact output is known: nearest-neighbour upscaling of each input channel, to
 // `output_channels` channels (the mean of the inputs when the counts differ).
@@ -42,8 +41,6 @@ void expect_nearest_copy(const Image& input, const Image& output, int scale) {
       for (int c = 0; c < output.channels; ++c)
         ASSERT_EQ(sample(output, x, y, c), sample(input, x / scale, y / scale, c)) << x << "," << y << "," << c;
 }
-
-}  // namespace
 
 TEST(ImageUpscale, ThreeChannelModelKeepsGrayAlphaAndBitDepth) {
   for (int channels : {1, 2, 3, 4})
@@ -100,3 +97,6 @@ TEST(ImageUpscale, ProgressCountsTilesOfAllPasses) {
   EXPECT_EQ(last_done, last_total);
   EXPECT_EQ(last_total, 2 * count_tiles(40, 40, tiles));
 }
+
+}  // namespace image_upscale_test
+}  // namespace uprez

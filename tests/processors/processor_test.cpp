@@ -11,9 +11,8 @@
 #include "ncnn/spatial_test_support.h"
 #include "support/test_assets.h"
 
-using namespace uprez;
-
-namespace {
+namespace uprez {
+namespace processor_test {
 
 std::string message_of(const std::function<void()>& action) {
   try {
@@ -32,8 +31,6 @@ class UpscalerProcessorTest : public ::testing::Test {
   }
   std::string model_;
 };
-
-}  // namespace
 
 TEST(ProcessorRegistry, HelpListsUpscalerAndItsArguments) {
   EXPECT_NE(processor_help().find("\"upscaler\""), std::string::npos);
@@ -106,8 +103,6 @@ TEST_F(UpscalerProcessorTest, ScaleArgumentResizesTheResult) {
   EXPECT_EQ(output.height, 21);
 }
 
-namespace {
-
 // upscaler-ncnn with a real NCNN model (realesr-animevideov3-x4, 64x16 Compact-like) from the shared models.
 class UpscalerNcnnProcessorTest : public ::testing::Test {
  protected:
@@ -120,8 +115,6 @@ class UpscalerNcnnProcessorTest : public ::testing::Test {
   }
   std::string model_, param_, uri_;
 };
-
-}  // namespace
 
 TEST_F(UpscalerNcnnProcessorTest, ArgumentErrorsFollowDgenerate) {
   const std::vector<std::pair<std::string, std::string>> cases = {
@@ -207,8 +200,6 @@ TEST(UpscalerNcnnChannels, GreyAndRgbaGraphsRun) {
   }
 }
 
-namespace {
-
 // The (3, h, w) tensor of an 8-bit RGB image, in [0, 1].
 Image rgb_image_of(const torch::Tensor& pixels) {
   const torch::Tensor bytes = (pixels * 255).round().clamp(0, 255).to(torch::kUInt8).permute({1, 2, 0}).contiguous();
@@ -216,8 +207,6 @@ Image rgb_image_of(const torch::Tensor& pixels) {
   std::copy(bytes.data_ptr<uint8_t>(), bytes.data_ptr<uint8_t>() + bytes.numel(), image.data.begin());
   return image;
 }
-
-}  // namespace
 
 // waifu2x and Real-CUGAN graphs crop their input: the processor pads each tile as their apps do, so a whole-image
 // run gives the apps' pixels (the fixture's raw output, plus Real-CUGAN 4x's nearest base, rounded as the apps
@@ -261,3 +250,6 @@ TEST(UpscalerNcnnSelfCropping, WholeImageRunsGiveTheAppsPixels) {
     }
   }
 }
+
+}  // namespace processor_test
+}  // namespace uprez

@@ -1,5 +1,5 @@
-// Processor URIs as dgenerate writes them: `name;key=value;key="quoted;value"`. Parsing checks syntax only;
-// which keys a processor accepts is checked by the processor registry (processor.h).
+// URIs as dgenerate writes them for image processors (and soon schedulers): `name;key=value;key="quoted;value"`.
+// Parsing checks syntax only; which keys a name accepts is checked against its argument specs (uri/arguments.h).
 #pragma once
 
 #include <string>
@@ -8,7 +8,7 @@
 
 namespace uprez {
 
-struct ProcessorUri {
+struct Uri {
   std::string name;
   std::vector<std::pair<std::string, std::string>> arguments;  // in the order written, values unquoted
 };
@@ -16,6 +16,6 @@ struct ProcessorUri {
 // Splits on ';' outside single or double quotes, strips white space around parts, unquotes values (a
 // backslash escapes a quote or backslash inside quotes). Throws Error for an empty URI, an empty argument
 // ("stray ';'"), a missing '=' or value, a duplicate key, or an unterminated quote.
-ProcessorUri parse_processor_uri(const std::string& uri);
+Uri parse_uri(const std::string& uri);
 
 }  // namespace uprez

@@ -1,10 +1,11 @@
-#include "processors/uri.h"
+// The URI parser: quote-aware splitting on ';', trimming, unquoting, and its one-line syntax errors.
+#include "uri/uri.h"
 
 #include "core/error.h"
 
 namespace uprez {
 
-namespace {
+namespace uri {
 
 std::string trim(const std::string& text) {
   const size_t first = text.find_first_not_of(" \t\r\n");
@@ -53,29 +54,29 @@ std::string unquote(const std::string& value, const std::string& uri, const std:
   return text;
 }
 
-}  // namespace
+}  // namespace uri
 
-ProcessorUri parse_processor_uri(const std::string& uri) {
-  if (trim(uri).empty()) throw Error("processor URI is empty");
-  const std::vector<std::string> parts = split_outside_quotes(uri);
-  ProcessorUri parsed;
-  parsed.name = trim(parts[0]);
+Uri parse_uri(const std::string& uri) {
+  if (uri::trim(uri).empty()) throw Error("processor URI is empty");
+  const std::vector<std::string> parts = uri::split_outside_quotes(uri);
+  Uri parsed;
+  parsed.name = uri::trim(parts[0]);
   if (parsed.name.empty()) throw Error("processor URI \"" + uri + "\": missing processor name");
   for (size_t i = 1; i < parts.size(); ++i) {
-    const std::string part = trim(parts[i]);
+    const std::string part = uri::trim(parts[i]);
     if (part.empty())
       throw Error("processor URI \"" + uri + "\": empty argument for \"" + parsed.name + "\", stray \";\"?");
     const size_t equals = part.find('=');
-    const std::string key = trim(part.substr(0, equals));
+    const std::string key = uri::trim(part.substr(0, equals));
     if (key.empty()) throw Error("processor URI \"" + uri + "\": argument without a name: \"" + part + "\"");
     if (equals == std::string::npos)
       throw Error("processor URI \"" + uri + "\": missing value assignment for argument \"" + key + "\"");
-    const std::string value = trim(part.substr(equals + 1));
+    const std::string value = uri::trim(part.substr(equals + 1));
     if (value.empty()) throw Error("processor URI \"" + uri + "\": missing value for argument \"" + key + "\"");
     for (const auto& existing : parsed.arguments)
       if (existing.first == key)
         throw Error("processor URI \"" + uri + "\": duplicate argument \"" + key + "\"");
-    parsed.arguments.emplace_back(key, unquote(value, uri, key));
+    parsed.arguments.emplace_back(key, uri::unquote(value, uri, key));
   }
   return parsed;
 }
