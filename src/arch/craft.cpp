@@ -36,7 +36,7 @@ std::pair<int, int> split_sizes(int64_t area, int64_t offsets) {
   return {static_cast<int>(std::min(s0, s1)), static_cast<int>(std::max(s0, s1))};
 }
 
-Model load(const StateDict& state) {
+CraftOptions detect_options(const StateDict& state) {
   CraftOptions options;
   options.in_chans = static_cast<int>(state.dim("conv_first.weight", 1));
   options.embed_dim = static_cast<int>(state.dim("conv_first.weight", 0));
@@ -56,7 +56,10 @@ Model load(const StateDict& state) {
                       static_cast<double>(options.embed_dim);
   std::tie(options.split_size_0, options.split_size_1) =
       split_sizes(state.dim("relative_position_index_h", 0), state.dim("biases_v", 0));
+  return options;
+}
 
+ModelInfo model_info(const CraftOptions& options) {
   ModelInfo info;
   info.architecture_id = info.architecture_name = "CRAFT";
   info.purpose = purpose_for_scale(options.upscale);
@@ -81,7 +84,12 @@ Model load(const StateDict& state) {
       {"img_range", options.img_range},
       {"resi_connection", options.resi_connection},
   };
-  return assemble_model(std::move(info), std::make_shared<CraftNetwork>(options), state);
+  return info;
+}
+
+Model load(const StateDict& state) {
+  const CraftOptions options = detect_options(state);
+  return assemble_model(model_info(options), std::make_shared<CraftNetwork>(options), state);
 }
 
 // Every (dy, dx) offset between two positions of a window_height x window_width window, row-major:
