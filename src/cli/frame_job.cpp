@@ -1,3 +1,5 @@
+// image-process on one animation or video: a reader for the chosen frame range, the processing pipeline, and a
+// writer for the output file and the frame images.
 #include "cli/frame_job.h"
 
 #include <algorithm>
@@ -10,7 +12,7 @@
 
 namespace uprez {
 
-namespace {
+namespace frame_job {
 
 // With --keep-going, this many damaged places in a row end the job anyway (a reader that cannot move on).
 constexpr int kMaxDamageInARow = 100;
@@ -25,7 +27,137 @@ int64_t expected_frames(const StreamInfo& source, const FrameJobOptions& options
   return std::max<int64_t>(0, count - options.frame_start);
 }
 
-}  // namespace
+void check_output_extension(const PlannedOutput& job, const FrameJobOptions& options) {
+  const std::string extension = std::filesystem::path(job.output).extension().string();
+  if (options.write_animation && !is_animation_extension(extension))
+    throw Error(job.output + ": " + job.input + " is an animation or video, so the output must be one too (" +
+                kAnimationExtensionsText + "), not \"" + extension + "\"");
+}
+
+// Reading (the pipeline's own thread): frames before the range passed over undecoded, times shifted so that the
+// range starts where the source did, damage reported or (--keep-going) noted and passed over.
+class RangeReader {
+ public:
+  RangeReader(const PlannedOutput& job, const FrameJobOptions& options)
+      : job_(job), options_(options), reader_(open_frames(job.input)) {}
+
+  const StreamInfo& info() const { return reader_->info(); }
+  // The source time of the range's first frame, once read, when the range starts after frame 0.
+  const std::optional<int64_t>& first_pts() const { return first_pts_; }
+  const std::vector<std::string>& warnings() const { return warnings_; }
+
+  std::optional<Frame> next() {
+    skip_to_start();
+    while (!options_.frame_end || index_ <= *options_.frame_end) {
+      throw_if_interrupted();
+      std::optional<Frame> frame;
+      try {
+        frame = reader_->next();
+      } catch (const Error& damage) {
+        note_damage(damage);
+        continue;
+      }
+      damage_in_a_row_ = 0;
+      if (!frame && index_ == options_.frame_start && options_.frame_start > 0) throw past_the_end();
+      if (!frame) return std::nullopt;
+      ++index_;
+      if (options_.frame_start > 0) {
+        if (!first_pts_) first_pts_ = frame->pts;
+        frame->pts -= *first_pts_;
+      }
+      return frame;
+    }
+    return std::nullopt;
+  }
+
+ private:
+  void skip_to_start() {
+    while (index_ < options_.frame_start) {
+      throw_if_interrupted();
+      bool more = false;
+      try {
+        more = reader_->skip();
+      } catch (const Error& damage) {
+        note_damage(damage);
+        continue;
+      }
+      if (!more) throw past_the_end();
+      ++index_;
+    }
+  }
+
+  void note_damage(const Error& damage) {
+    if (!options_.keep_going || ++damage_in_a_row_ > kMaxDamageInARow) throw damage;
+    warnings_.push_back(damage.what());
+  }
+
+  Error past_the_end() const {
+    return Error(job_.input + ": --frame-start " + std::to_string(options_.frame_start) +
+                 " is past its last frame (it has " + std::to_string(index_) + ")");
+  }
+
+  const PlannedOutput& job_;
+  const FrameJobOptions& options_;
+  std::unique_ptr<FrameReader> reader_;
+  int64_t index_ = 0;  // source frames read or passed over
+  int damage_in_a_row_ = 0;
+  std::optional<int64_t> first_pts_;
+  std::vector<std::string> warnings_;
+};
+
+// Writing (the pipeline's own thread): each processed frame as an image when asked, and into the animation or
+// video, which starts with the first processed frame (it gives the size). Counts the frames into `result`.
+class FrameOutput {
+ public:
+  FrameOutput(const PlannedOutput& job, const FrameJobOptions& options, const StreamInfo& source,
+              const RangeReader& reader, FrameJobResult& result)
+      : job_(job), options_(options), source_(source), reader_(reader), result_(result) {}
+
+  void write(const Frame& frame) {
+    ++result_.frames;
+    result_.width = frame.image.width;
+    result_.height = frame.image.height;
+    if (options_.write_frames) {
+      std::string path = frame_image_path(job_.output, result_.frames, options_.frame_format);
+      if (!options_.overwrite) path = avoid_existing_path(path);
+      write_image(frame.image, path, options_.frame_images);
+    }
+    if (!options_.write_animation) return;
+    if (!writer_) writer_ = open(frame.image);
+    writer_->write(frame);
+  }
+
+  void finish() {
+    if (!writer_) return;
+    writer_->finish();
+    result_.notes = writer_->notes();
+  }
+
+ private:
+  std::unique_ptr<FrameWriter> open(const Image& first) const {
+    StreamInfo info = source_;
+    info.width = first.width;
+    info.height = first.height;
+    info.has_alpha = first.has_alpha();
+    AnimationWriteOptions animation = options_.animation;
+    if (options_.keep_audio) {
+      SideStreams& side = animation.video.side_streams;
+      side.source = job_.input;
+      if (reader_.first_pts()) side.from = {*reader_.first_pts() * source_.time_base.num, source_.time_base.den};
+      side.end_with_video = options_.frame_end.has_value();
+    }
+    return create_frames_writer(job_.output, info, animation);
+  }
+
+  const PlannedOutput& job_;
+  const FrameJobOptions& options_;
+  const StreamInfo& source_;
+  const RangeReader& reader_;
+  FrameJobResult& result_;
+  std::unique_ptr<FrameWriter> writer_;
+};
+
+}  // namespace frame_job
 
 std::string frame_image_path(const std::string& output, int64_t j, const std::string& format) {
   return std::filesystem::path(output).replace_extension().string() + "_frame_" + std::to_string(j) + "." + format;
@@ -34,104 +166,22 @@ std::string frame_image_path(const std::string& output, int64_t j, const std::st
 FrameJobResult process_frames(const PlannedOutput& job, const std::function<Image(Image)>& process,
                               const FrameJobOptions& options,
                               const std::function<void(int64_t done, int64_t total)>& progress) {
-  const std::string extension = std::filesystem::path(job.output).extension().string();
-  if (options.write_animation && !is_animation_extension(extension))
-    throw Error(job.output + ": " + job.input + " is an animation or video, so the output must be one too (" +
-                kAnimationExtensionsText + "), not \"" + extension + "\"");
-  const std::unique_ptr<FrameReader> reader = open_frames(job.input);
-  const StreamInfo source = reader->info();
-  const int64_t total = expected_frames(source, options);
+  frame_job::check_output_extension(job, options);
+  frame_job::RangeReader reader(job, options);
+  const StreamInfo source = reader.info();
+  const int64_t total = frame_job::expected_frames(source, options);
   FrameJobResult result;
-
-  // Reading (its own thread): frames before the range passed over undecoded, times shifted so that the range
-  // starts where the source did, damage reported or (--keep-going) noted and passed over.
-  int64_t index = 0;  // source frames read or passed over
-  int damage_in_a_row = 0;
-  std::optional<int64_t> first_pts;
-  const auto note_damage = [&](const Error& damage) {
-    if (!options.keep_going || ++damage_in_a_row > kMaxDamageInARow) throw damage;
-    result.warnings.push_back(damage.what());
-  };
-  const auto past_the_end = [&] {
-    return Error(job.input + ": --frame-start " + std::to_string(options.frame_start) +
-                 " is past its last frame (it has " + std::to_string(index) + ")");
-  };
-  const auto read = [&]() -> std::optional<Frame> {
-    while (index < options.frame_start) {
-      throw_if_interrupted();
-      bool more = false;
-      try {
-        more = reader->skip();
-      } catch (const Error& damage) {
-        note_damage(damage);
-        continue;
-      }
-      if (!more) throw past_the_end();
-      ++index;
-    }
-    while (!options.frame_end || index <= *options.frame_end) {
-      throw_if_interrupted();
-      std::optional<Frame> frame;
-      try {
-        frame = reader->next();
-      } catch (const Error& damage) {
-        note_damage(damage);
-        continue;
-      }
-      damage_in_a_row = 0;
-      if (!frame && index == options.frame_start && options.frame_start > 0) throw past_the_end();
-      if (!frame) return std::nullopt;
-      ++index;
-      if (options.frame_start > 0) {
-        if (!first_pts) first_pts = frame->pts;
-        frame->pts -= *first_pts;
-      }
-      return frame;
-    }
-    return std::nullopt;
-  };
-
-  // Writing (its own thread): the output starts with the first processed frame, which gives its size.
-  std::unique_ptr<FrameWriter> writer;
-  const auto write = [&](Frame frame) {
-    ++result.frames;
-    result.width = frame.image.width;
-    result.height = frame.image.height;
-    if (options.write_frames) {
-      std::string path = frame_image_path(job.output, result.frames, options.frame_format);
-      if (!options.overwrite) path = avoid_existing_path(path);
-      write_image(frame.image, path, options.frame_images);
-    }
-    if (!options.write_animation) return;
-    if (!writer) {
-      StreamInfo info = source;
-      info.width = frame.image.width;
-      info.height = frame.image.height;
-      info.has_alpha = frame.image.has_alpha();
-      AnimationWriteOptions animation = options.animation;
-      if (options.keep_audio) {
-        SideStreams& side = animation.video.side_streams;
-        side.source = job.input;
-        if (first_pts) side.from = {*first_pts * source.time_base.num, source.time_base.den};
-        side.end_with_video = options.frame_end.has_value();
-      }
-      writer = create_frames_writer(job.output, info, animation);
-    }
-    writer->write(frame);
-  };
-
+  frame_job::FrameOutput output(job, options, source, reader, result);
   result.times = run_frame_pipeline(
-      read,
+      [&] { return reader.next(); },
       [&](Frame frame) {
         frame.image = process(std::move(frame.image));
         return frame;
       },
-      write, [&](int64_t done) { progress(done, std::max(total, done)); });
+      [&](Frame frame) { output.write(frame); }, [&](int64_t done) { progress(done, std::max(total, done)); });
   if (result.frames == 0) throw Error(job.input + ": no frame decoded");
-  if (writer) {
-    writer->finish();
-    result.notes = writer->notes();
-  }
+  output.finish();
+  result.warnings = reader.warnings();
   return result;
 }
 

@@ -1,38 +1,32 @@
+// image-process: the command line (CLI11, in the order --help lists it), the checks on its options, and the run:
+// each input through the processor chain (with the resize between pre-resize processors and the others) into
+// its planned output, stills directly and animations or videos through the frame job.
+#include "cli/image_process.h"
+
 #include <torch/torch.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
-#include <optional>
 #include <thread>
-#include <tuple>
 
-#include "cli/commands.h"
 #include "cli/frame_job.h"
+#include "cli/help_requested.h"
 #include "cli/output_plan.h"
 #include "cli/progress_bar.h"
-#include "core/device.h"
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "core/output_path.h"
 #include "image/image_io.h"
 #include "image/resize.h"
-#include "media/media_file.h"
 #include "processors/processor.h"
 
 namespace uprez {
 
-namespace {
-
-struct ResizeRequest {
-  int width = 0;
-  int height = 0;  // 0: keep the aspect ratio from width
-};
+namespace image_process {
 
 ResizeRequest parse_resize(const std::string& text) {
   ResizeRequest request;
@@ -67,6 +61,144 @@ std::pair<int, int> resized_size(int width, int height, const ResizeRequest* req
   return {target_w, align_down(request->height ? request->height : request->width, align)};
 }
 
+// The options parsed into text first and checked afterwards: --resize and the "none" of --frame-end.
+struct RawOptions {
+  std::string resize;
+  int64_t frame_end = -1;
+};
+
+// What goes where and how it is written: inputs, chain, outputs, resize, device, quality, threads.
+void add_job_options(CLI::App& app, ImageProcessOptions& o, RawOptions& raw) {
+  app.add_option("input", o.inputs, "Input images, animations (GIF, WebP, APNG) and videos, or folders of them "
+                                    "(their supported files, sorted).")
+      ->required();
+  app.add_option("-p,--processors", o.processors, "Image processor URIs, chained in order; see "
+                                                  "--image-processor-help.")
+      ->expected(1, -1);
+  app.add_option("-o,--output", o.outputs,
+                 "Output files, one per input, or one folder ending in '/'. Default: <stem>_processed_<i><ext> "
+                 "beside the input. The format follows the extension: png, jpg, webp, bmp, tif for images; webp, "
+                 "gif, apng, mp4, mkv, webm, mov, avi for animations and videos (an animated input needs one).")
+      ->expected(1, -1);
+  app.add_flag("--output-overwrite", o.overwrite,
+               "(-ox) Overwrite existing outputs instead of adding _duplicate_<k>; an input is replaced only when "
+               "-o names it.");
+  app.add_option("-r,--resize", raw.resize, "Resize to WIDTHxHEIGHT or WIDTH (Lanczos), between processors that "
+                                            "run before resizing (pre-resize=true) and the others.");
+  app.add_flag("--no-aspect", o.no_aspect, "(-na) Make --resize ignore the aspect ratio.");
+  app.add_option("--align", o.align, "(-al) Align image sizes down to a multiple of this (default 1: unchanged; "
+                                     "dgenerate's default is 8).")
+      ->check(CLI::Range(1, 4096));
+  app.add_option("-d,--device", o.device, "Device: cpu, cuda or cuda:N (default: cuda when available, else cpu).");
+  app.add_option("--quality", o.quality, "JPEG/WebP quality, 1-100 (default 95).")->check(CLI::Range(1, 100));
+  app.add_flag("--lossless", o.lossless, "Write WebP images and animations losslessly.");
+  app.add_option("--threads", o.threads, "CPU threads (default: all cores).")->check(CLI::Range(1, 1024));
+}
+
+// Which frames of animations and videos are processed, and whether they are written as images.
+void add_frame_options(CLI::App& app, ImageProcessOptions& o, RawOptions& raw) {
+  app.add_option("--frame-start", o.frame_start, "(-fs) First frame of animations and videos to process, 0-based "
+                                                 "(default 0); the frames before it are passed over, not processed.")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  app.add_option("--frame-end", raw.frame_end, "(-fe) Last frame to process, 0-based, inclusive (default: the "
+                                               "last).")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
+  app.add_flag("--frames", o.frames, "Also write every processed frame as an image, <output stem>_frame_<j>.<ext> "
+                                     "(j from 1). Off by default, unlike dgenerate.");
+  app.add_option("--frame-format", o.frame_format, "(-ff) The frame images' format: png (default), jpg, webp, "
+                                                   "bmp, tif; implies --frames unless -nf.");
+  app.add_flag("--no-frames", o.no_frames, "(-nf) Write no frame images (the default; kept for dgenerate's "
+                                           "commands).");
+  app.add_flag("--no-animation-file", o.no_animation_file,
+               "(-naf) Write only the frame images, no animation or video file.");
+}
+
+// How animations and videos are encoded, their audio, and damaged inputs.
+void add_video_options(CLI::App& app, ImageProcessOptions& o) {
+  app.add_option("--codec", o.video.codec, "Video encoder: h264 (mp4, mkv, mov, avi default), h265, vp9 (webm "
+                                           "default), av1, ffv1 (lossless), or any FFmpeg encoder name.");
+  app.add_option("--crf", o.video.crf, "Constant quality for h264/h265/vp9/av1, lower is better (default 18).")
+      ->check(CLI::Range(0, 63));
+  app.add_option("--bitrate", o.video.bitrate, "Video bit rate in bits/s instead of constant quality (e.g. "
+                                               "8000000).")
+      ->check(CLI::Range(int64_t{1000}, int64_t{1} << 36));
+  app.add_option("--preset", o.video.preset, "Encoder speed against file size: ultrafast ... medium (x264/x265 "
+                                             "default) ... veryslow; 0-13 for SVT-AV1.");
+  app.add_option("--pix-fmt", o.video.pixel_format, "Video pixel format, e.g. yuv420p (default for h264/h265/vp9/"
+                                                    "av1), yuv444p, rgb24, gbrp.");
+  app.add_option("--gif-dither", o.video.gif_dither, "GIF dithering: sierra2_4a (default), floyd_steinberg, "
+                                                     "bayer, heckbert, sierra2, none.")
+      ->check(CLI::IsMember({"sierra2_4a", "floyd_steinberg", "bayer", "heckbert", "sierra2", "none"}));
+  app.add_flag("--no-audio", o.no_audio, "Leave out the input's audio and subtitle streams (default: carried "
+                                         "over, copied where the container takes them, else audio re-encoded).");
+  app.add_flag("--keep-going", o.keep_going, "Pass over frames of a damaged or cut-short input that do not "
+                                             "decode, with a warning, instead of stopping with an error.");
+}
+
+// The frame job's options from the command's, checked: the range, --no-frames against the options that
+// write frames, the frame images' format.
+FrameJobOptions frame_job_options(const ImageProcessOptions& options) {
+  FrameJobOptions frames;
+  frames.frame_start = options.frame_start;
+  frames.frame_end = options.frame_end;
+  if (options.frame_end && *options.frame_end < options.frame_start)
+    throw Error("--frame-end " + std::to_string(*options.frame_end) + " is before --frame-start " +
+                std::to_string(options.frame_start));
+  if (options.no_frames && (options.no_animation_file || options.frames))
+    throw Error(std::string("--no-frames cannot be used with ") +
+                (options.no_animation_file ? "--no-animation-file" : "--frames"));
+  frames.write_animation = !options.no_animation_file;
+  frames.write_frames =
+      !options.no_frames && (options.frames || options.no_animation_file || !options.frame_format.empty());
+  if (!options.frame_format.empty()) {
+    if (!is_image_extension("." + options.frame_format))
+      throw Error("--frame-format: expected png, jpg, jpeg, webp, bmp, tif or tiff, got \"" + options.frame_format +
+                  "\"");
+    frames.frame_format = options.frame_format;
+  }
+  frames.overwrite = options.overwrite;
+  frames.keep_going = options.keep_going;
+  frames.keep_audio = !options.no_audio;
+  frames.animation = {options.quality, options.lossless, options.video};
+  frames.frame_images = {options.quality, options.lossless};
+  return frames;
+}
+
+// The chain on one picture: processors that run before resizing, the resize, then the others.
+class ProcessorChain {
+ public:
+  explicit ProcessorChain(const ImageProcessOptions& options) : options_(options) {
+    for (const std::string& uri : options.processors) processors_.push_back(create_processor(uri, options.device));
+  }
+
+  Image apply(Image image, const ProgressCallback& progress) {
+    for (auto& processor : processors_)
+      if (processor->runs_before_resize()) image = processor->apply(image, progress);
+    const auto [width, height] = resized_size(image.width, image.height, options_.resize ? &*options_.resize : nullptr,
+                                              !options_.no_aspect, options_.align);
+    if (width != image.width || height != image.height)
+      image = resize_image(image, width, height, ResizeFilter::Lanczos);
+    for (auto& processor : processors_)
+      if (!processor->runs_before_resize()) image = processor->apply(image, progress);
+    return image;
+  }
+
+ private:
+  const ImageProcessOptions& options_;
+  std::vector<std::unique_ptr<Processor>> processors_;
+};
+
+void process_still(const PlannedOutput& job, ProcessorChain& chain, const ImageWriteOptions& write_options) {
+  ProgressBar bar("tiles");
+  const Image image = chain.apply(read_image(job.input), [&bar](int64_t done, int64_t total) {
+    throw_if_interrupted();
+    bar.update(done, total);
+  });
+  bar.finish();
+  write_image(image, job.output, write_options);
+  std::cout << "image-process: wrote \"" << job.output << "\" (" << image.width << "x" << image.height << ")\n";
+}
+
 // The line that says what was written, then the writer's notes and the damage passed over.
 void report_frames(const PlannedOutput& job, const FrameJobResult& result, const FrameJobOptions& options) {
   const double rate = result.times.wall_seconds > 0 ? result.frames / result.times.wall_seconds : 0;
@@ -84,7 +216,17 @@ void report_frames(const PlannedOutput& job, const FrameJobResult& result, const
     std::cerr << "image-process: warning: " << warning << "; went on (--keep-going)\n";
 }
 
-}  // namespace
+void process_animation(const PlannedOutput& job, ProcessorChain& chain, const FrameJobOptions& frame_options) {
+  const auto check_interrupt = [](int64_t, int64_t) { throw_if_interrupted(); };
+  ProgressBar bar("frames");
+  const FrameJobResult result = process_frames(
+      job, [&](Image image) { return chain.apply(std::move(image), check_interrupt); }, frame_options,
+      [&bar](int64_t done, int64_t total) { bar.update(done, total); });
+  bar.finish();
+  report_frames(job, result, frame_options);
+}
+
+}  // namespace image_process
 
 std::vector<std::string> expand_short_aliases(const std::vector<std::string>& args) {
   static const std::map<std::string, std::string> aliases = {
@@ -100,151 +242,59 @@ std::vector<std::string> expand_short_aliases(const std::vector<std::string>& ar
   return expanded;
 }
 
-int run_image_process(const std::vector<std::string>& raw_args) {
+ImageProcessOptions parse_image_process(const std::vector<std::string>& args) {
   CLI::App app{"Process images, animations and videos with a chain of image processors (upscalers).",
                "image-process"};
-  std::vector<std::string> inputs, processors, outputs;
-  bool overwrite = false, no_aspect = false, no_frames = false, no_animation_file = false, frames = false;
-  bool keep_going = false, no_audio = false, lossless = false;
-  std::string resize, device = default_device_name(), frame_format;
-  int align = 1, quality = 95, threads = 0;
-  int64_t frame_start = 0, frame_end = -1;
-  VideoEncodeOptions video;
-  app.add_option("input", inputs, "Input images, animations (GIF, WebP, APNG) and videos, or folders of them "
-                                  "(their supported files, sorted).")
-      ->required();
-  app.add_option("-p,--processors", processors, "Image processor URIs, chained in order; see --image-processor-help.")
-      ->expected(1, -1);
-  app.add_option("-o,--output", outputs,
-                 "Output files, one per input, or one folder ending in '/'. Default: <stem>_processed_<i><ext> "
-                 "beside the input. The format follows the extension: png, jpg, webp, bmp, tif for images; webp, "
-                 "gif, apng, mp4, mkv, webm, mov, avi for animations and videos (an animated input needs one).")
-      ->expected(1, -1);
-  app.add_flag("--output-overwrite", overwrite,
-               "(-ox) Overwrite existing outputs instead of adding _duplicate_<k>; an input is replaced only when "
-               "-o names it.");
-  app.add_option("-r,--resize", resize, "Resize to WIDTHxHEIGHT or WIDTH (Lanczos), between processors that run "
-                                        "before resizing (pre-resize=true) and the others.");
-  app.add_flag("--no-aspect", no_aspect, "(-na) Make --resize ignore the aspect ratio.");
-  app.add_option("--align", align, "(-al) Align image sizes down to a multiple of this (default 1: unchanged; "
-                                   "dgenerate's default is 8).")
-      ->check(CLI::Range(1, 4096));
-  app.add_option("-d,--device", device, "Device: cpu, cuda or cuda:N (default: cuda when available, else cpu).");
-  app.add_option("--quality", quality, "JPEG/WebP quality, 1-100 (default 95).")->check(CLI::Range(1, 100));
-  app.add_flag("--lossless", lossless, "Write WebP images and animations losslessly.");
-  app.add_option("--threads", threads, "CPU threads (default: all cores).")->check(CLI::Range(1, 1024));
-  app.add_option("--frame-start", frame_start, "(-fs) First frame of animations and videos to process, 0-based "
-                                               "(default 0); the frames before it are passed over, not processed.")
-      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
-  app.add_option("--frame-end", frame_end, "(-fe) Last frame to process, 0-based, inclusive (default: the last).")
-      ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
-  app.add_flag("--frames", frames, "Also write every processed frame as an image, <output stem>_frame_<j>.<ext> "
-                                   "(j from 1). Off by default, unlike dgenerate.");
-  app.add_option("--frame-format", frame_format, "(-ff) The frame images' format: png (default), jpg, webp, bmp, "
-                                                 "tif; implies --frames unless -nf.");
-  app.add_flag("--no-frames", no_frames, "(-nf) Write no frame images (the default; kept for dgenerate's commands).");
-  app.add_flag("--no-animation-file", no_animation_file,
-               "(-naf) Write only the frame images, no animation or video file.");
-  app.add_option("--codec", video.codec, "Video encoder: h264 (mp4, mkv, mov, avi default), h265, vp9 (webm "
-                                         "default), av1, ffv1 (lossless), or any FFmpeg encoder name.");
-  app.add_option("--crf", video.crf, "Constant quality for h264/h265/vp9/av1, lower is better (default 18).")
-      ->check(CLI::Range(0, 63));
-  app.add_option("--bitrate", video.bitrate, "Video bit rate in bits/s instead of constant quality (e.g. 8000000).")
-      ->check(CLI::Range(int64_t{1000}, int64_t{1} << 36));
-  app.add_option("--preset", video.preset, "Encoder speed against file size: ultrafast ... medium (x264/x265 "
-                                           "default) ... veryslow; 0-13 for SVT-AV1.");
-  app.add_option("--pix-fmt", video.pixel_format, "Video pixel format, e.g. yuv420p (default for h264/h265/vp9/"
-                                                  "av1), yuv444p, rgb24, gbrp.");
-  app.add_option("--gif-dither", video.gif_dither, "GIF dithering: sierra2_4a (default), floyd_steinberg, bayer, "
-                                                   "heckbert, sierra2, none.")
-      ->check(CLI::IsMember({"sierra2_4a", "floyd_steinberg", "bayer", "heckbert", "sierra2", "none"}));
-  app.add_flag("--no-audio", no_audio, "Leave out the input's audio and subtitle streams (default: carried over, "
-                                       "copied where the container takes them, else audio re-encoded).");
-  app.add_flag("--keep-going", keep_going, "Pass over frames of a damaged or cut-short input that do not decode, "
-                                           "with a warning, instead of stopping with an error.");
-
-  std::vector<std::string> args = expand_short_aliases(raw_args);
-  std::reverse(args.begin(), args.end());
+  ImageProcessOptions options;
+  image_process::RawOptions raw;
+  image_process::add_job_options(app, options, raw);
+  image_process::add_frame_options(app, options, raw);
+  image_process::add_video_options(app, options);
+  std::vector<std::string> reversed = expand_short_aliases(args);
+  std::reverse(reversed.begin(), reversed.end());
   try {
-    app.parse(args);
-  } catch (const CLI::CallForHelp& e) {
-    std::cout << app.help();
-    return 0;
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp&) {
+    throw HelpRequested(app.help(), 0);
   } catch (const CLI::ParseError& e) {
-    std::cerr << "image-process: error: " << e.what() << "\n";
-    return 1;
+    throw Error(e.what());
   }
+  if (raw.frame_end >= 0) options.frame_end = raw.frame_end;
+  // The device before the resize, the order in which the command has always reported them.
+  parse_device(options.device, "--device");
+  if (!raw.resize.empty()) options.resize = image_process::parse_resize(raw.resize);
+  return options;
+}
 
+void run_image_process(const ImageProcessOptions& options) {
+  // LibTorch's own default can be a single thread (Debian's build on some virtual machines): all cores instead.
+  torch::set_num_threads(options.threads > 0 ? options.threads
+                                             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  parse_device(options.device, "--device");
+  const FrameJobOptions frame_options = image_process::frame_job_options(options);
+  const std::vector<PlannedOutput> plan =
+      plan_outputs(expand_inputs(options.inputs), options.outputs, options.overwrite);
+  image_process::ProcessorChain chain(options);
+  for (const PlannedOutput& job : plan) {
+    create_parent_folders(job.output);
+    if (is_animation_or_video(job.input))
+      image_process::process_animation(job, chain, frame_options);
+    else
+      image_process::process_still(job, chain, frame_options.frame_images);
+  }
+}
+
+int image_process_main(const std::vector<std::string>& args) {
   try {
-    // LibTorch's own default can be a single thread (Debian's build on some virtual machines): all cores instead.
-    torch::set_num_threads(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
-    parse_device(device, "--device");
-    std::optional<ResizeRequest> resize_request;
-    if (!resize.empty()) resize_request = parse_resize(resize);
-    FrameJobOptions frame_options;
-    frame_options.frame_start = frame_start;
-    if (frame_end >= 0) frame_options.frame_end = frame_end;
-    if (frame_end >= 0 && frame_end < frame_start)
-      throw Error("--frame-end " + std::to_string(frame_end) + " is before --frame-start " +
-                  std::to_string(frame_start));
-    if (no_frames && (no_animation_file || frames))
-      throw Error(std::string("--no-frames cannot be used with ") +
-                  (no_animation_file ? "--no-animation-file" : "--frames"));
-    frame_options.write_animation = !no_animation_file;
-    frame_options.write_frames = !no_frames && (frames || no_animation_file || !frame_format.empty());
-    if (!frame_format.empty()) {
-      if (!is_image_extension("." + frame_format))
-        throw Error("--frame-format: expected png, jpg, jpeg, webp, bmp, tif or tiff, got \"" + frame_format + "\"");
-      frame_options.frame_format = frame_format;
-    }
-    frame_options.overwrite = overwrite;
-    frame_options.keep_going = keep_going;
-    frame_options.keep_audio = !no_audio;
-    frame_options.animation = {quality, lossless, video};
-    frame_options.frame_images = {quality, lossless};
-    const std::vector<PlannedOutput> plan = plan_outputs(expand_inputs(inputs), outputs, overwrite);
-
-    std::vector<std::unique_ptr<Processor>> chain;
-    for (const std::string& uri : processors) chain.push_back(create_processor(uri, device));
-
-    // The chain on one picture: processors that run before resizing, the resize, then the others.
-    const auto process = [&](Image image, const ProgressCallback& progress) {
-      for (auto& processor : chain)
-        if (processor->runs_before_resize()) image = processor->apply(image, progress);
-      const auto [width, height] = resized_size(image.width, image.height,
-                                                resize_request ? &*resize_request : nullptr, !no_aspect, align);
-      if (width != image.width || height != image.height)
-        image = resize_image(image, width, height, ResizeFilter::Lanczos);
-      for (auto& processor : chain)
-        if (!processor->runs_before_resize()) image = processor->apply(image, progress);
-      return image;
-    };
-    const auto check_interrupt = [](int64_t, int64_t) { throw_if_interrupted(); };
-    for (const PlannedOutput& job : plan) {
-      create_parent_folders(job.output);
-      if (is_animation_or_video(job.input)) {
-        ProgressBar bar("frames");
-        const FrameJobResult result = process_frames(
-            job, [&](Image image) { return process(std::move(image), check_interrupt); }, frame_options,
-            [&bar](int64_t done, int64_t total) { bar.update(done, total); });
-        bar.finish();
-        report_frames(job, result, frame_options);
-        continue;
-      }
-      ProgressBar bar("tiles");
-      const Image image = process(read_image(job.input), [&bar](int64_t done, int64_t total) {
-        throw_if_interrupted();
-        bar.update(done, total);
-      });
-      bar.finish();
-      write_image(image, job.output, frame_options.frame_images);
-      std::cout << "image-process: wrote \"" << job.output << "\" (" << image.width << "x" << image.height << ")\n";
-    }
+    run_image_process(parse_image_process(args));
+    return 0;
+  } catch (const HelpRequested& help) {
+    std::cout << help.text();
+    return help.status();
   } catch (const std::exception& e) {
     std::cerr << "image-process: error: " << one_line_message(e) << "\n";
     return 1;
   }
-  return 0;
 }
 
 }  // namespace uprez

@@ -1,13 +1,17 @@
+// model-info: loads each model file, detects its architecture and prints what uprez knows about it.
+#include "cli/model_info.h"
+
+#include <algorithm>
 #include <iostream>
 
 #include "arch/architecture.h"
-#include "cli/commands.h"
+#include "cli/help_requested.h"
 #include "core/error.h"
 #include "io/model_file.h"
 
 namespace uprez {
 
-namespace {
+namespace model_info {
 
 const char* format_name(ModelFileFormat format) {
   switch (format) {
@@ -53,28 +57,40 @@ void print_info(const std::string& path, const StateDict& state, const ModelInfo
             << "hyperparameters:   " << info.hyperparameters.dump() << "\n";
 }
 
-}  // namespace
+}  // namespace model_info
 
-int run_model_info(const std::vector<std::string>& args) {
-  if (args.empty() || args[0] == "-h" || args[0] == "--help") {
-    std::cout << "usage: uprez model-info FILE...\n"
-                 "Prints the architecture and metadata detected from a model file's weights; for an unknown\n"
-                 "architecture, the first keys of the file.\n";
-    return args.empty() ? 1 : 0;
-  }
-  int status = 0;
-  for (const std::string& path : args) {
+ModelInfoOptions parse_model_info(const std::vector<std::string>& args) {
+  if (args.empty() || args[0] == "-h" || args[0] == "--help")
+    throw HelpRequested("usage: uprez model-info FILE...\n"
+                        "Prints the architecture and metadata detected from a model file's weights; for an unknown\n"
+                        "architecture, the first keys of the file.\n",
+                        args.empty() ? 1 : 0);
+  return {args};
+}
+
+bool run_model_info(const ModelInfoOptions& options) {
+  bool all_read = true;
+  for (const std::string& path : options.files) {
     try {
       const StateDict state = load_state_dict(path);
       const Model model = load_model(state, path);
-      if (&path != &args.front()) std::cout << "\n";
-      print_info(path, state, model.info);
+      if (&path != &options.files.front()) std::cout << "\n";
+      model_info::print_info(path, state, model.info);
     } catch (const std::exception& e) {
       std::cerr << "model-info: error: " << one_line_message(e) << "\n";
-      status = 1;
+      all_read = false;
     }
   }
-  return status;
+  return all_read;
+}
+
+int model_info_main(const std::vector<std::string>& args) {
+  try {
+    return run_model_info(parse_model_info(args)) ? 0 : 1;
+  } catch (const HelpRequested& help) {
+    std::cout << help.text();
+    return help.status();
+  }
 }
 
 }  // namespace uprez

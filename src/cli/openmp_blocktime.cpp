@@ -9,7 +9,7 @@
 
 namespace uprez {
 
-namespace {
+namespace openmp_blocktime {
 
 constexpr int kMaxBlocktime = 400;  // dgenerate's bound
 constexpr const char* kAppliedVariable = "UPREZ_OPENMP_BLOCKTIME";
@@ -23,7 +23,7 @@ inline void spin_once(volatile int& flag) {
 #endif
 }
 
-}  // namespace
+}  // namespace openmp_blocktime
 
 std::optional<int> requested_blocktime(const std::vector<std::string>& args) {
   std::optional<int> largest;
@@ -40,7 +40,7 @@ std::optional<int> requested_blocktime(const std::vector<std::string>& args) {
       text.erase(text.find_last_not_of(' ') + 1);
       if (text.empty() || text.size() > 3 || text.find_first_not_of("0123456789") != std::string::npos) continue;
       const int milliseconds = std::stoi(text);
-      if (milliseconds > kMaxBlocktime) continue;  // the processor reports it
+      if (milliseconds > openmp_blocktime::kMaxBlocktime) continue;  // the processor reports it
       largest = std::max(largest.value_or(0), milliseconds);
     }
   }
@@ -52,7 +52,7 @@ long long spin_count_for(int milliseconds) {
   volatile int flag = 0;
   constexpr int kCalibrationSpins = 200000;
   const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < kCalibrationSpins; ++i) spin_once(flag);
+  for (int i = 0; i < kCalibrationSpins; ++i) openmp_blocktime::spin_once(flag);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const double spins_per_millisecond = kCalibrationSpins / std::max(seconds * 1000, 1e-6);
   return std::max(1LL, static_cast<long long>(spins_per_millisecond * milliseconds));
@@ -62,9 +62,9 @@ void apply_openmp_blocktime(char** argv, const std::vector<std::string>& args) {
   const std::optional<int> blocktime = requested_blocktime(args);
   if (!blocktime) return;
   const std::string wanted = std::to_string(*blocktime);
-  const char* applied = std::getenv(kAppliedVariable);
+  const char* applied = std::getenv(openmp_blocktime::kAppliedVariable);
   if (applied != nullptr && wanted == applied) return;
-  setenv(kAppliedVariable, wanted.c_str(), 1);
+  setenv(openmp_blocktime::kAppliedVariable, wanted.c_str(), 1);
   setenv("GOMP_SPINCOUNT", std::to_string(spin_count_for(*blocktime)).c_str(), 1);
   if (*blocktime == 0) setenv("OMP_WAIT_POLICY", "passive", 1);
   execv("/proc/self/exe", argv);

@@ -40,7 +40,7 @@ bool is_folder_spec(const std::string& path) {
   return !path.empty() && (path.back() == '/' || fs::is_directory(path, ec));
 }
 
-namespace {
+namespace output_plan {
 
 std::string processed_name(const std::string& input, size_t index) {
   const fs::path p(input);
@@ -53,7 +53,7 @@ bool same_file(const std::string& a, const std::string& b) {
   return fs::weakly_canonical(a, ec) == fs::weakly_canonical(b, ec);
 }
 
-}  // namespace
+}  // namespace output_plan
 
 std::vector<PlannedOutput> plan_outputs(const std::vector<std::string>& inputs,
                                         const std::vector<std::string>& outputs, bool overwrite) {
@@ -67,16 +67,16 @@ std::vector<PlannedOutput> plan_outputs(const std::vector<std::string>& inputs,
     const std::string& input = inputs[i];
     std::string output;
     if (one_folder) {
-      output = (fs::path(outputs[0]) / processed_name(input, i)).string();
+      output = (fs::path(outputs[0]) / output_plan::processed_name(input, i)).string();
     } else if (outputs.empty()) {
       // Without -o the result goes beside the input; the input itself is never replaced.
-      output = (fs::path(input).parent_path() / processed_name(input, i)).string();
+      output = (fs::path(input).parent_path() / output_plan::processed_name(input, i)).string();
     } else if (is_folder_spec(outputs[i])) {
-      output = (fs::path(outputs[i]) / processed_name(input, i)).string();
+      output = (fs::path(outputs[i]) / output_plan::processed_name(input, i)).string();
     } else {
       output = outputs[i];
-      if (same_file(output, input) && !overwrite)
-        output = (fs::path(input).parent_path() / processed_name(input, i)).string();
+      if (output_plan::same_file(output, input) && !overwrite)
+        output = (fs::path(input).parent_path() / output_plan::processed_name(input, i)).string();
     }
     const std::string extension = fs::path(output).extension().string();
     if (!is_image_extension(extension) && !is_animation_extension(extension))

@@ -6,14 +6,14 @@
 
 namespace uprez {
 
-namespace {
+namespace progress_bar {
 std::string format_duration(double seconds) {
   const long s = static_cast<long>(seconds + 0.5);
   char text[32];
   std::snprintf(text, sizeof text, "%ld:%02ld:%02ld", s / 3600, (s / 60) % 60, s % 60);
   return text;
 }
-}  // namespace
+}  // namespace progress_bar
 
 ProgressBar::ProgressBar(std::string unit)
     : unit_(std::move(unit)), enabled_(isatty(STDERR_FILENO) != 0), start_(std::chrono::steady_clock::now()) {}
@@ -29,7 +29,8 @@ void ProgressBar::update(int64_t done, int64_t total) {
   const int filled = static_cast<int>(kWidth * done / total);
   std::fprintf(stderr, "\r[%s%s] %lld/%lld %s  %.2f %s/s  ETA %s ", std::string(filled, '#').c_str(),
                std::string(kWidth - filled, ' ').c_str(), static_cast<long long>(done),
-               static_cast<long long>(total), unit_.c_str(), rate, unit_.c_str(), format_duration(eta).c_str());
+               static_cast<long long>(total), unit_.c_str(), rate, unit_.c_str(),
+               progress_bar::format_duration(eta).c_str());
   std::fflush(stderr);
   drawn_ = true;
 }

@@ -10,12 +10,13 @@
 #include "support/fixtures.h"
 #include "support/test_assets.h"
 
-using namespace uprez;
+namespace uprez {
+namespace cli_test {
+
 using test::Cli;
 using test::Result;
 using test::run_uprez;
 namespace fs = std::filesystem;
-
 
 TEST_F(Cli, UpscalesWithDgenerateSpelling) {
   const Result r = run_uprez("--sub-command image-process " + input_ + " -p " + upscaler() + " -o " + dir_ + "/out.png");
@@ -124,3 +125,6 @@ TEST_F(Cli, NcnnBlocktimeRunsAfterOneRestart) {
   EXPECT_EQ(bad.status, 1);
   EXPECT_NE(bad.output.find("cannot be greater than 400"), std::string::npos) << bad.output;
 }
+
+}  // namespace cli_test
+}  // namespace uprez

@@ -15,13 +15,13 @@
 #include "support/fixtures.h"
 #include "support/test_assets.h"
 
-using namespace uprez;
+namespace uprez {
+namespace cli_video_test {
+
 using test::Cli;
 using test::Result;
 using test::run_uprez;
 namespace fs = std::filesystem;
-
-namespace {
 
 // Writes `durations.size()` different synthetic `channels`-channel pictures, frame i lasting durations[i]
 // (identical frames would be merged by the WebP encoder).
@@ -34,8 +34,6 @@ void write_animation(FrameWriter& writer, int width, int height, int channels, c
   }
   test::write_in_sequence(writer, pictures, durations);
 }
-
-}  // namespace
 
 // An animated WebP goes through the chain frame by frame: same frame count, each frame's delay, alpha kept.
 TEST_F(Cli, AnimatedWebpKeepsFramesDelaysAndAlpha) {
@@ -149,8 +147,6 @@ TEST_F(Cli, VariableFrameRateVideoKeepsItsTimestamps) {
   EXPECT_EQ(test::starts_in(frames, reader->info().time_base, {1, 1000}), (std::vector<int64_t>{0, 40, 100, 250}));
 }
 
-namespace {
-
 // Videos made by Debian's ffmpeg program: 30 frames at 30000/1001 with a second of AAC sound (mp4).
 class CliVideo : public Cli {
  protected:
@@ -167,8 +163,6 @@ class CliVideo : public Cli {
   }
   std::string clip_;
 };
-
-}  // namespace
 
 // mp4 at 30000/1001 with AAC: frame count, rate, each timestamp, size, and the audio copied with its length.
 TEST_F(CliVideo, Mp4KeepsRateTimestampsAndAudio) {
@@ -302,3 +296,6 @@ TEST_F(CliVideo, CutShortInputFailsOrWithKeepGoingGivesWhatDecodes) {
   EXPECT_GT(frames, 0u);
   EXPECT_LT(frames, 30u);
 }
+
+}  // namespace cli_video_test
+}  // namespace uprez

@@ -6,9 +6,8 @@
 #include "image/image_io.h"
 #include "support/fixtures.h"
 
-using namespace uprez;
-
-namespace {
+namespace uprez {
+namespace golden_cli_test {
 
 int max_abs_difference(const Image& a, const Image& b) {
   int worst = 0;
@@ -32,8 +31,6 @@ void expect_golden(const std::string& model, const std::string& input, const std
   ASSERT_EQ(ours.channels, expected.channels);
   EXPECT_LE(max_abs_difference(ours, expected), 1) << model << " on " << input;
 }
-
-}  // namespace
 
 TEST(GoldenCli, CompactGeneralX4v3) {
   expect_golden("pytorch/compact/realesr-general-x4v3.fp32.pth", "golden/inputs/64x64.png",
@@ -75,3 +72,6 @@ TEST(GoldenCli, DctlsaX4) {
 TEST(GoldenCli, CraftX4) {
   expect_golden("pytorch/craft/team34_craft.pth", "golden/inputs/32x32.png", "golden/generated/32x32/team34_craft_x4.png");
 }
+
+}  // namespace golden_cli_test
+}  // namespace uprez

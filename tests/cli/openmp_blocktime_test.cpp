@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 namespace uprez {
-namespace {
+namespace openmp_blocktime_test {
 
 TEST(OpenmpBlocktime, ReadsTheLargestBlocktimeOfTheUris) {
   EXPECT_FALSE(requested_blocktime({"in.png", "-p", "upscaler-ncnn;model=a.bin;param=a.param"}));
@@ -23,5 +23,5 @@ TEST(OpenmpBlocktime, SpinCountGrowsWithTheTime) {
   EXPECT_GT(spin_count_for(200), 50 * one);
 }
 
-}  // namespace
+}  // namespace openmp_blocktime_test
 }  // namespace uprez

@@ -7,16 +7,16 @@
 #include "core/error.h"
 #include "support/fixtures.h"
 
-using namespace uprez;
+namespace uprez {
+namespace output_plan_test {
+
 namespace fs = std::filesystem;
 
-namespace {
 std::string touch(const std::string& path) {
   fs::create_directories(fs::path(path).parent_path());
   std::ofstream(path) << "x";
   return path;
 }
-}  // namespace
 
 TEST(OutputPlan, DefaultIsProcessedBesideInputAndNeverTheInput) {
   const std::string dir = test::temp_dir();
@@ -71,3 +71,6 @@ TEST(OutputPlan, FolderInputsExpandToSortedImages) {
   fs::create_directories(dir + "/empty");
   EXPECT_THROW(expand_inputs({dir + "/empty"}), Error);
 }
+
+}  // namespace output_plan_test
+}  // namespace uprez
