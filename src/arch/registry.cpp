@@ -1,3 +1,5 @@
+// The architecture registry: every supported architecture in spandrel's registry order, and load_model, which
+// detects a state dict's architecture (first match wins) and loads it.
 #include "arch/architecture.h"
 
 #include <sstream>

@@ -1,3 +1,5 @@
+// The NCNN layer factory: ncnn's type names mapped to the layer classes of layers/, for create_layer and
+// layer_types.
 #include <functional>
 #include <map>
 
