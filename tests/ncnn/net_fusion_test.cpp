@@ -99,6 +99,34 @@ TEST_P(NetFusionTest, FusedMapPathEqualsLibTorch) {
   }
 }
 
+// The convolution algorithms are the network's Option, given at load and passed to each layer: every choice
+// computes the same graph (sgemm runs im2col + GEMM, winograd=false oneDNN's direct kernels).
+TEST_P(NetFusionTest, EveryConvolutionOptionEqualsLibTorch) {
+  torch::manual_seed(5);
+  const Weights weights;
+  const std::string dir = uprez::test::temp_dir();
+  uprez::test::write_file(dir + "/net.param", kResidualGraph);
+  const std::vector<uint8_t> bin = test::bin_bytes(
+      {test::flagged_buffer(weights.w1), test::raw_buffer(weights.b1), test::raw_buffer(weights.slopes),
+       test::flagged_buffer(weights.w2), test::raw_buffer(weights.b2), test::flagged_buffer(weights.w3),
+       test::raw_buffer(weights.b3)});
+  uprez::test::write_file(dir + "/net.bin", std::string(bin.begin(), bin.end()));
+  torch::NoGradGuard no_grad;
+  const torch::Tensor data = torch::randn({16, 24, 20});
+  const torch::Tensor vector = torch::randn({16});
+  torch::Tensor conv1_output;
+  const torch::Tensor expected = reference(weights, data, vector, &conv1_output);
+  for (const auto& [winograd, sgemm] : std::vector<std::pair<bool, bool>>{{true, false}, {false, false}, {false, true}}) {
+    SCOPED_TRACE(std::string("winograd ") + (winograd ? "on" : "off") + ", sgemm " + (sgemm ? "on" : "off"));
+    Option opt;
+    opt.conv.winograd = winograd;
+    opt.conv.sgemm = sgemm;
+    const Net net = Net::load(dir + "/net.param", dir + "/net.bin", opt);
+    const torch::Tensor output = net.run(Net::Inputs{{"data", data}, {"v", vector}}, "out");
+    EXPECT_LT((output - expected).abs().max().item<float>(), 1e-4);
+  }
+}
+
 // An ESRGAN-style dense block after a convolution: each Concat joins the previous one's inputs plus one more convolution output (the
 // chain shares one buffer that the convolutions write into), and the last convolution's output, scaled by 0.2, is
 // added to the block's input.
