@@ -54,6 +54,18 @@ torch::Tensor reference(const Weights& weights, const torch::Tensor& data, const
   return (c3 + vector.view({1, 16, 1, 1})).squeeze(0);
 }
 
+// The residual graph with `weights` as net.param and net.bin in a new temporary folder, which it returns.
+std::string write_residual_net(const Weights& weights) {
+  const std::string dir = uprez::test::temp_dir();
+  uprez::test::write_file(dir + "/net.param", kResidualGraph);
+  const std::vector<uint8_t> bin = test::bin_bytes(
+      {test::flagged_buffer(weights.w1), test::raw_buffer(weights.b1), test::raw_buffer(weights.slopes),
+       test::flagged_buffer(weights.w2), test::raw_buffer(weights.b2), test::flagged_buffer(weights.w3),
+       test::raw_buffer(weights.b3)});
+  uprez::test::write_file(dir + "/net.bin", std::string(bin.begin(), bin.end()));
+  return dir;
+}
+
 class NetFusionTest : public ::testing::TestWithParam<bool> {
  protected:
   void SetUp() override {
@@ -67,13 +79,7 @@ class NetFusionTest : public ::testing::TestWithParam<bool> {
 TEST_P(NetFusionTest, FusedMapPathEqualsLibTorch) {
   torch::manual_seed(3);
   const Weights weights;
-  const std::string dir = uprez::test::temp_dir();
-  uprez::test::write_file(dir + "/net.param", kResidualGraph);
-  const std::vector<uint8_t> bin = test::bin_bytes(
-      {test::flagged_buffer(weights.w1), test::raw_buffer(weights.b1), test::raw_buffer(weights.slopes),
-       test::flagged_buffer(weights.w2), test::raw_buffer(weights.b2), test::flagged_buffer(weights.w3),
-       test::raw_buffer(weights.b3)});
-  uprez::test::write_file(dir + "/net.bin", std::string(bin.begin(), bin.end()));
+  const std::string dir = write_residual_net(weights);
   const Net net = Net::load(dir + "/net.param", dir + "/net.bin");
 
   using Steps = std::vector<std::vector<std::string>>;
@@ -104,13 +110,7 @@ TEST_P(NetFusionTest, FusedMapPathEqualsLibTorch) {
 TEST_P(NetFusionTest, EveryConvolutionOptionEqualsLibTorch) {
   torch::manual_seed(5);
   const Weights weights;
-  const std::string dir = uprez::test::temp_dir();
-  uprez::test::write_file(dir + "/net.param", kResidualGraph);
-  const std::vector<uint8_t> bin = test::bin_bytes(
-      {test::flagged_buffer(weights.w1), test::raw_buffer(weights.b1), test::raw_buffer(weights.slopes),
-       test::flagged_buffer(weights.w2), test::raw_buffer(weights.b2), test::flagged_buffer(weights.w3),
-       test::raw_buffer(weights.b3)});
-  uprez::test::write_file(dir + "/net.bin", std::string(bin.begin(), bin.end()));
+  const std::string dir = write_residual_net(weights);
   torch::NoGradGuard no_grad;
   const torch::Tensor data = torch::randn({16, 24, 20});
   const torch::Tensor vector = torch::randn({16});

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "processors/processor.h"
+#include "support/error_message.h"
 #include "support/fixtures.h"
 #include "io/model_file_builders.h"
 #include "io/npy.h"
@@ -13,15 +14,6 @@
 
 namespace uprez {
 namespace processor_test {
-
-std::string message_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 class UpscalerProcessorTest : public ::testing::Test {
  protected:
@@ -43,7 +35,7 @@ TEST(ProcessorRegistry, HelpListsUpscalerAndItsArguments) {
 }
 
 TEST(ProcessorRegistry, UnknownProcessorListsAvailable) {
-  EXPECT_NE(message_of([] { create_processor("nope;x=1", "cpu"); }).find("available: upscaler"), std::string::npos);
+  EXPECT_NE(uprez::test::error_message_of([] { create_processor("nope;x=1", "cpu"); }).find("available: upscaler"), std::string::npos);
 }
 
 TEST_F(UpscalerProcessorTest, ArgumentErrorsNameTheArgument) {
@@ -64,7 +56,7 @@ TEST_F(UpscalerProcessorTest, ArgumentErrorsNameTheArgument) {
       {"upscaler;model=/nonexistent/model.pth", "/nonexistent/model.pth"},
   };
   for (const auto& [uri, expected] : cases) {
-    const std::string message = message_of([&] { create_processor(uri, "cpu"); });
+    const std::string message = uprez::test::error_message_of([&] { create_processor(uri, "cpu"); });
     EXPECT_NE(message.find(expected), std::string::npos) << uri << " -> " << message;
     EXPECT_EQ(message.find('\n'), std::string::npos) << message;
   }
@@ -136,13 +128,13 @@ TEST_F(UpscalerNcnnProcessorTest, ArgumentErrorsFollowDgenerate) {
       {";output-blob=nowhere", "argument \"output-blob\" names no blob of the network: \"nowhere\""},
   };
   for (const auto& [arguments, expected] : cases) {
-    const std::string message = message_of([&] { create_processor(uri_ + arguments, "cpu"); });
+    const std::string message = uprez::test::error_message_of([&] { create_processor(uri_ + arguments, "cpu"); });
     EXPECT_NE(message.find(expected), std::string::npos) << arguments << ": " << message;
   }
-  EXPECT_NE(message_of([&] { create_processor("upscaler-ncnn;model=/no/x.bin;param=" + param_, "cpu"); })
+  EXPECT_NE(uprez::test::error_message_of([&] { create_processor("upscaler-ncnn;model=/no/x.bin;param=" + param_, "cpu"); })
                 .find("Model file does not exist: /no/x.bin"),
             std::string::npos);
-  EXPECT_NE(message_of([&] { create_processor("upscaler-ncnn;model=" + model_ + ";param=/no/x.param", "cpu"); })
+  EXPECT_NE(uprez::test::error_message_of([&] { create_processor("upscaler-ncnn;model=" + model_ + ";param=/no/x.param", "cpu"); })
                 .find("Param file does not exist: /no/x.param"),
             std::string::npos);
 }

@@ -3,6 +3,7 @@
 #include <functional>
 
 #include "core/error.h"
+#include "support/error_message.h"
 #include "uri/arguments.h"
 
 namespace uprez {
@@ -17,15 +18,6 @@ const std::vector<ArgumentSpec> kSpecs = {
 };
 
 UriArguments arguments_of(const std::string& uri) { return UriArguments("upscaler", kSpecs, parse_uri(uri)); }
-
-std::string message_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(UriArguments, GivenDefaultedAndOptionalValues) {
   const UriArguments args = arguments_of("upscaler;model=x.pth;tile=auto;force_tiling=TRUE");
@@ -53,10 +45,10 @@ TEST(UriArguments, ErrorsNameTheOwnerAndTheArgument) {
       {"u;model=x;force-tiling=yes", "upscaler: argument \"force-tiling\" must be true or false, got \"yes\""},
   };
   for (const auto& [uri, expected] : cases) {
-    const std::string message = message_of([&] { arguments_of(uri); });
+    const std::string message = uprez::test::error_message_of([&] { arguments_of(uri); });
     EXPECT_NE(message.find(expected), std::string::npos) << uri << " -> " << message;
   }
-  EXPECT_EQ(message_of([] { arguments_of("u;model=x").fail("tile", "is too small"); }),
+  EXPECT_EQ(uprez::test::error_message_of([] { arguments_of("u;model=x").fail("tile", "is too small"); }),
             "upscaler: argument \"tile\" is too small");
 }
 
