@@ -151,15 +151,15 @@ void FastConv2dImpl::run_into(const FeatureMap& x, const FeatureMap& out, const 
 FeatureMap FastConv2dImpl::run_fast(const FeatureMap& x, const FeatureMap* out, const PostOps& post,
                                     const ConvOptions& conv) const {
   torch::NoGradGuard no_grad;
+  const bool gemm = gemm_applies(x.height(), x.width(), conv);
   std::string implementation;
   FeatureMap result;
-  if (!gemm_applies(x.height(), x.width(), conv))
-    result = state_->onednn.run(x, out, post, weight, bias, conv.winograd, implementation);
+  if (!gemm) result = state_->onednn.run(x, out, post, weight, bias, conv.winograd, implementation);
   if (result.defined()) {
     set_last_implementation(std::move(implementation));
     return result;
   }
-  result = FeatureMap(run_fallback(x.to_tensor(), post, gemm_applies(x.height(), x.width(), conv)));
+  result = FeatureMap(run_fallback(x.to_tensor(), post, gemm));
   if (out != nullptr) FeatureMap(*out).copy_(result);
   return result;
 }
