@@ -36,7 +36,10 @@ class ModelFolder {
   JsonConfig config(const std::string& component, const std::string& file = "config.json") const;
   // The component's weights: <stem>[.<variant>].safetensors, else <stem>[.<variant>].bin, for the stems diffusers
   // and transformers use (diffusion_pytorch_model, model / pytorch_model), sharded files (*.index.json) joined.
-  // Throws Error naming the component when none exists (listing the variant asked for, and the variants present).
+  // A sharded checkpoint's index is <stem>.<format>.index[.<variant>].json (diffusers' deprecated
+  // <stem>.<format>.<variant>.index.json too) and wins over a single file, as in diffusers.
+  // Throws Error naming the component when none exists (listing the variant asked for, and the variants present),
+  // when two stems both have weights of the preferred format, and when an index and its shards disagree.
   StateDict weights(const std::string& component) const;
 
  private:
