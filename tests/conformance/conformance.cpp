@@ -41,6 +41,8 @@
 #include "io/npy.h"
 #include "ncnn/net.h"
 #include "ncnn/param_file.h"
+#include "conformance/diffusion_cases.h"
+#include "conformance/report.h"
 #include "support/fixtures.h"
 
 namespace fs = std::filesystem;
@@ -48,69 +50,6 @@ using nlohmann::json;
 
 namespace uprez::conformance {
 namespace {
-
-// ---- reporting ----
-
-struct Outcome {
-  std::vector<std::string> problems;  // empty: passed
-  std::optional<double> max_abs_err;
-};
-
-class Report {
- public:
-  void pass_or_fail(const std::string& name, const Outcome& outcome) {
-    std::string reason;
-    for (const std::string& problem : outcome.problems) reason += (reason.empty() ? "" : "; ") + problem;
-    if (outcome.problems.empty()) {
-      ++passed_;
-      print("PASS", name, outcome.max_abs_err, "");
-    } else {
-      ++failed_;
-      print("FAIL", name, outcome.max_abs_err, reason);
-    }
-  }
-  void skip(const std::string& name, const std::string& reason) {
-    ++skipped_;
-    print("SKIP", name, std::nullopt, reason);
-  }
-  void summary() const {
-    std::cout << passed_ << " passed, " << failed_ << " failed, " << skipped_ << " skipped" << std::endl;
-  }
-  bool any_failed() const { return failed_ > 0; }
-
- private:
-  static void print(const char* verdict, const std::string& name, std::optional<double> max_abs_err,
-                    const std::string& reason) {
-    std::cout << verdict << " " << name;
-    if (max_abs_err) std::cout << " max_abs_err=" << *max_abs_err;
-    if (!reason.empty()) std::cout << " (" << reason << ")";
-    std::cout << std::endl;
-  }
-
-  int passed_ = 0;
-  int failed_ = 0;
-  int skipped_ = 0;
-};
-
-// Runs `check` and turns any exception into a failure with its message, so that a bad case never stops the run.
-template <typename Check>
-Outcome guarded(Check&& check) {
-  try {
-    return check();
-  } catch (const std::exception& error) {
-    std::string message = error.what();
-    message = message.substr(0, message.find('\n'));  // LibTorch errors append a backtrace
-    return Outcome{{message}, std::nullopt};
-  }
-}
-
-// ---- helpers ----
-
-json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(path.string() + ": cannot open");
-  return json::parse(in);
-}
 
 bool is_implemented(const std::string& architecture_id) {
   const auto& registry = architectures();
@@ -418,6 +357,10 @@ void check_fixture_set(const fs::path& root, const fs::path& models, const std::
   }
   if (is_spandrel_set(index)) {
     check_spandrel_set(root, set_name, index, filter, report);
+    return;
+  }
+  if (is_diffusion_set(index)) {
+    check_diffusion_set(root, index, filter, report);
     return;
   }
   const std::vector<fs::path> ncnn_cases = ncnn_case_dirs(root);

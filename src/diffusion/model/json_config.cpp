@@ -85,14 +85,22 @@ std::vector<std::string> JsonConfig::strings(const std::string& key, const std::
   return out;
 }
 
+namespace json_config {
+
+int64_t as_integer(const nlohmann::json& value) {
+  return value.is_boolean() ? static_cast<int64_t>(value.get<bool>()) : value.get<int64_t>();
+}
+
+}  // namespace json_config
+
 std::vector<int64_t> JsonConfig::expand_per_block(const std::string& key, const nlohmann::json& value,
                                                   size_t count) {
-  if (!value.is_array()) return std::vector<int64_t>(count, value.get<int64_t>());
+  if (!value.is_array()) return std::vector<int64_t>(count, json_config::as_integer(value));
   if (value.size() != count)
     throw Error(field(key) + " has " + std::to_string(value.size()) + " values for " + std::to_string(count) +
                 " blocks");
   std::vector<int64_t> out;
-  for (const nlohmann::json& item : value) out.push_back(item.get<int64_t>());
+  for (const nlohmann::json& item : value) out.push_back(json_config::as_integer(item));
   return out;
 }
 

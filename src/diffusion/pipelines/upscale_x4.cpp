@@ -1,0 +1,163 @@
+#include "diffusion/pipelines/upscale_x4.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "image/image.h"
+#include "image/image_tensor.h"
+#include "image/pil_resize.h"
+
+namespace uprez {
+namespace upscale_x4 {
+
+// diffusers forces the x4 VAE's scaling factor to this value whatever its config says.
+constexpr double kScalingFactor = 0.08333;
+
+// `texts` as one per batch entry: a single text is used for every entry.
+std::vector<std::string> per_entry(const std::vector<std::string>& texts, int64_t batch, const char* what) {
+  if (texts.size() == 1) return std::vector<std::string>(batch, texts[0]);
+  if (static_cast<int64_t>(texts.size()) != batch)
+    throw Error(std::string(what) + ": " + std::to_string(texts.size()) + " given for a batch of " +
+                std::to_string(batch) + " images");
+  return texts;
+}
+
+// prompt_embeds.repeat(1, n, 1).view(B * n, L, D): each entry n times in a row.
+torch::Tensor repeat_each(const torch::Tensor& embeds, int64_t n) {
+  return embeds.repeat({1, n, 1}).view({embeds.size(0) * n, embeds.size(1), -1});
+}
+
+}  // namespace upscale_x4
+
+X4UpscalePipeline X4UpscalePipeline::load(const ModelFolder& folder, const DiffusionRuntime& runtime) {
+  const std::string pipeline = folder.model_index().value("_class_name", "");
+  if (pipeline != "StableDiffusionUpscalePipeline")
+    throw Error(folder.root() + ": model_index.json names " + (pipeline.empty() ? "no pipeline" : pipeline) +
+                ", not StableDiffusionUpscalePipeline (the x4 upscaler)");
+  X4UpscalePipeline p;
+  p.runtime_ = runtime;
+  p.tokenizer_ = std::make_shared<ClipTokenizer>(ClipTokenizer::load(folder.component_dir("tokenizer")));
+  p.text_encoder_ = load_clip_text_model(ClipTextConfig::read(folder.config("text_encoder")),
+                                         folder.weights("text_encoder"), "text_encoder");
+  p.unet_ = load_unet(UNetConfig::read(folder.config("unet")), folder.weights("unet"), "unet");
+  p.vae_ = load_autoencoder_kl(VaeConfig::read(folder.config("vae")), folder.weights("vae"), "vae");
+  p.scheduler_ = make_scheduler(folder.component_class("scheduler"),
+                                folder.config("scheduler", "scheduler_config.json"));
+  JsonConfig low_res = folder.config("low_res_scheduler", "scheduler_config.json");
+  p.low_res_scheduler_ = std::make_shared<DdpmScheduler>(DdpmScheduler::from_config(low_res));
+  p.max_noise_level_ = folder.model_index().value("max_noise_level", int64_t{350});
+  const bool half = runtime.dtype == torch::kHalf;
+  p.vae_dtype_ = half && p.vae_->config().force_upcast ? torch::kFloat32 : runtime.dtype;
+  p.text_encoder_->to(runtime.device, runtime.dtype);
+  p.unet_->to(runtime.device, runtime.dtype);
+  p.vae_->to(runtime.device, p.vae_dtype_);
+  return p;
+}
+
+torch::Tensor X4UpscalePipeline::encode_text(const std::vector<std::string>& texts) {
+  std::vector<int64_t> ids;
+  for (const std::string& text : texts) {
+    const std::vector<int64_t> one = tokenizer_->input_ids(text);
+    ids.insert(ids.end(), one.begin(), one.end());
+  }
+  const int64_t length = static_cast<int64_t>(ids.size() / texts.size());
+  torch::Tensor input = torch::tensor(ids, torch::kLong).view({static_cast<int64_t>(texts.size()), length});
+  return text_encoder_->forward(input.to(runtime_.device)).last_hidden_state;
+}
+
+torch::Tensor X4UpscalePipeline::encode_prompts(const X4Request& r, int64_t batch, bool guidance) {
+  torch::Tensor embeds = encode_text(upscale_x4::per_entry(r.prompts, batch, "prompts"));
+  embeds = upscale_x4::repeat_each(embeds, r.images_per_prompt);
+  if (!guidance) return embeds;
+  const std::vector<std::string> negatives = r.negative_prompts.empty()
+                                                 ? std::vector<std::string>(batch, "")
+                                                 : upscale_x4::per_entry(r.negative_prompts, batch, "negative prompts");
+  torch::Tensor uncond = upscale_x4::repeat_each(encode_text(negatives), r.images_per_prompt);
+  return torch::cat({uncond, embeds});
+}
+
+torch::Tensor X4UpscalePipeline::noised_image(const X4Request& r, NoiseSource& noise, int64_t copies) {
+  const torch::Tensor image = r.image.to(torch::kFloat32);
+  const torch::Tensor drawn = noise.randn(image.sizes(), "low_res_noise");
+  const torch::Tensor level = torch::tensor({r.noise_level}, torch::kLong);
+  torch::Tensor noised = low_res_scheduler_->add_noise(image.to(runtime_.device, runtime_.dtype),
+                                                       drawn.to(runtime_.device, runtime_.dtype), level.to(runtime_.device));
+  return noised.repeat({copies, 1, 1, 1});
+}
+
+torch::Tensor X4UpscalePipeline::denoise(const X4Request& r, const torch::Tensor& context, const torch::Tensor& image,
+                                         NoiseSource& noise, const StepCallback& on_step, X4Trace* trace) {
+  const bool guidance = r.guidance_scale > 1.0;
+  const int64_t batch = r.image.size(0) * r.images_per_prompt;
+  const int64_t channels = vae_->config().latent_channels;
+  torch::Tensor latents = noise.randn({batch, channels, r.image.size(2), r.image.size(3)}, "initial_latents")
+                              .to(runtime_.device, runtime_.dtype) *
+                          scheduler_->init_noise_sigma();
+  const torch::Tensor labels = torch::full({image.size(0)}, r.noise_level, torch::dtype(torch::kLong).device(runtime_.device));
+  const std::vector<int64_t>& timesteps = scheduler_->timesteps();
+  for (size_t i = 0; i < timesteps.size(); ++i) {
+    const int64_t t = timesteps[i];
+    torch::Tensor input = scheduler_->scale_model_input(guidance ? torch::cat({latents, latents}) : latents, t);
+    const torch::Tensor timestep = torch::tensor({t}, torch::dtype(torch::kLong).device(runtime_.device));
+    torch::Tensor prediction = unet_->forward(torch::cat({input, image}, 1), timestep, context, labels);
+    if (trace && i == 0) trace->first_unet_output = prediction;
+    if (guidance) {
+      std::vector<torch::Tensor> halves = prediction.chunk(2);
+      prediction = halves[0] + r.guidance_scale * (halves[1] - halves[0]);
+    }
+    latents = scheduler_->step(prediction, t, latents, r.eta, noise);
+    if (trace) trace->step_latents.push_back(latents);
+    if (on_step) on_step(static_cast<int64_t>(i) + 1, static_cast<int64_t>(timesteps.size()));
+  }
+  return latents;
+}
+
+torch::Tensor X4UpscalePipeline::decode(const torch::Tensor& latents, X4Trace* trace) {
+  torch::Tensor decoded = vae_->decode(latents.to(vae_dtype_) / upscale_x4::kScalingFactor, runtime_.vae);
+  if (trace) trace->decoded = decoded;
+  return (decoded.to(torch::kFloat32) / 2 + 0.5).clamp(0, 1).cpu();
+}
+
+torch::Tensor X4UpscalePipeline::run(const X4Request& r, NoiseSource& noise, const StepCallback& on_step,
+                                     X4Trace* trace) {
+  torch::InferenceMode inference;
+  if (r.noise_level < 0 || r.noise_level > max_noise_level_)
+    throw Error("noise level " + std::to_string(r.noise_level) + " is outside [0, " +
+                std::to_string(max_noise_level_) + "] (the model's max_noise_level)");
+  if (!r.image.defined() || r.image.dim() != 4 || r.image.size(1) != 3)
+    throw Error("x4 upscaler: the image batch must be (B, 3, H, W)");
+  if (r.images_per_prompt < 1 || r.steps < 1) throw Error("x4 upscaler: batch size and steps must be at least 1");
+  const bool guidance = r.guidance_scale > 1.0;
+  const torch::Tensor context = encode_prompts(r, r.image.size(0), guidance);
+  if (trace) trace->prompt_embeds = context;
+  scheduler_->set_timesteps(r.steps);
+  const torch::Tensor image = noised_image(r, noise, (guidance ? 2 : 1) * r.images_per_prompt);
+  const torch::Tensor latents = denoise(r, context, image, noise, on_step, trace);
+  return decode(latents, trace);
+}
+
+int64_t X4UpscalePipeline::decode_bytes(int64_t batch, int64_t height, int64_t width) const {
+  const std::vector<int64_t>& channels = vae_->config().block_out_channels;
+  const size_t n = channels.size();
+  int64_t largest = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t scale = int64_t{1} << std::min(i + 1, n - 1);
+    largest = std::max(largest, channels[n - 1 - i] * scale * scale);
+  }
+  const int64_t element = runtime_.vae.slicing ? 1 : batch;
+  return element * largest * height * width * 4 /*bytes*/ * 4 /*live maps*/;
+}
+
+torch::Tensor preprocess_x4_image(const Image& image, int64_t multiple) {
+  Image storage;
+  const Image& rgb = with_layout(image, 3, 8, storage);
+  const int width = static_cast<int>(rgb.width - rgb.width % multiple);
+  const int height = static_cast<int>(rgb.height - rgb.height % multiple);
+  if (width < 1 || height < 1)
+    throw Error("image of " + std::to_string(rgb.width) + "x" + std::to_string(rgb.height) +
+                " is smaller than the model's multiple of " + std::to_string(multiple));
+  const Image resized = pil_resize_8bit(rgb, width, height, PilFilter::Bicubic);
+  return image_to_tensor(resized, 0, 3) * 2 - 1;
+}
+
+}  // namespace uprez
