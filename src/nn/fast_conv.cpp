@@ -14,6 +14,9 @@ namespace fast_conv {
 
 namespace F = torch::nn::functional;
 
+// Plain (NCHW) inputs larger than this do not take the Winograd path (see forward_tensor).
+constexpr int64_t kMaxPlainWinogradBytes = int64_t{128} << 20;
+
 bool zero_padding_mode(const torch::nn::Conv2dOptions& options) {
   return c10::get_if<torch::enumtype::kZeros>(&options.padding_mode()) != nullptr;
 }
@@ -124,8 +127,10 @@ torch::Tensor FastConv2dImpl::forward(const torch::Tensor& x, const PostOps& pos
 }
 
 torch::Tensor FastConv2dImpl::forward_tensor(const torch::Tensor& x, const PostOps& post, const ConvOptions& conv) const {
-  // Plain tensors only gain from Winograd (the two layout conversions cost more than direct oneDNN saves).
-  if (fast_path_applies(x) && winograd_applies(x.size(2), x.size(3), conv))
+  // Plain tensors only gain from Winograd (the two layout conversions cost more than direct oneDNN saves), and
+  // not above kMaxPlainWinogradBytes, where the blocked copies of input and output would double the memory.
+  const bool small_enough = x.numel() * x.element_size() <= fast_conv::kMaxPlainWinogradBytes;
+  if (fast_path_applies(x) && small_enough && winograd_applies(x.size(2), x.size(3), conv))
     return run_fast(FeatureMap(x), nullptr, post, conv).to_tensor(x.suggest_memory_format());
   const bool gemm = fast_path_applies(x) && gemm_applies(x.size(2), x.size(3), conv);
   const torch::Tensor y = run_fallback(x, post, gemm);

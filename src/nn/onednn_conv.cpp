@@ -17,6 +17,10 @@ namespace onednn_conv {
 // Winograd pays off from 16x16 pixels (1.4x faster than direct there, 2-2.7x from 128x128) and more than 16 input
 // channels (16 -> 16 at 256x256 is 2x slower than direct; 24 -> 24 1.9x faster); measured on AVX-512, 2 threads.
 constexpr int64_t kMinWinogradPixels = 16 * 16;
+// Winograd keeps its weights transformed to 6x6 tiles (4x the bytes of the 3x3 weights): it is used only where the
+// input map outweighs that copy, i.e. from 36 * out_channels pixels (a diffusion UNet's 1024-channel layers on
+// 16x16 maps would otherwise hold 4 GiB of transformed weights for little gain).
+constexpr int64_t kWinogradWeightPixelsPerOutputChannel = 36;
 // Winograd scratchpads above this are avoided by splitting the input channels (the tiled variant needs ~8 MiB).
 constexpr size_t kMaxWinogradScratchpad = size_t{32} << 20;
 
@@ -104,7 +108,8 @@ int64_t ConvGeometry::out_width(int64_t width) const {
 
 bool ConvGeometry::winograd_eligible(int64_t height, int64_t width) const {
   return kernel[0] == 3 && kernel[1] == 3 && stride[0] == 1 && stride[1] == 1 && dilation[0] == 1 &&
-         dilation[1] == 1 && groups == 1 && in_channels > onednn::kBlock && height * width >= onednn_conv::kMinWinogradPixels;
+         dilation[1] == 1 && groups == 1 && in_channels > onednn::kBlock && height * width >= onednn_conv::kMinWinogradPixels &&
+         height * width >= onednn_conv::kWinogradWeightPixelsPerOutputChannel * out_channels;
 }
 
 // ---- plan ----

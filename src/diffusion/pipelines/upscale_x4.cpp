@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/caching_cpu_allocator.h"
 #include "core/error.h"
 #include "image/image.h"
 #include "image/image_tensor.h"
@@ -36,9 +37,9 @@ X4UpscalePipeline X4UpscalePipeline::load(const ModelFolder& folder, const Diffu
                 ", not StableDiffusionUpscalePipeline (the x4 upscaler)");
   X4UpscalePipeline p;
   p.runtime_ = runtime;
+  p.folder_ = std::make_shared<ModelFolder>(folder);
   p.tokenizer_ = std::make_shared<ClipTokenizer>(ClipTokenizer::load(folder.component_dir("tokenizer")));
-  p.text_encoder_ = load_clip_text_model(ClipTextConfig::read(folder.config("text_encoder")),
-                                         folder.weights("text_encoder"), "text_encoder");
+  p.text_encoder();
   p.unet_ = load_unet(UNetConfig::read(folder.config("unet")), folder.weights("unet"), "unet");
   p.vae_ = load_autoencoder_kl(VaeConfig::read(folder.config("vae")), folder.weights("vae"), "vae");
   p.scheduler_ = make_scheduler(folder.component_class("scheduler"),
@@ -48,21 +49,40 @@ X4UpscalePipeline X4UpscalePipeline::load(const ModelFolder& folder, const Diffu
   p.max_noise_level_ = folder.model_index().value("max_noise_level", int64_t{350});
   const bool half = runtime.dtype == torch::kHalf;
   p.vae_dtype_ = half && p.vae_->config().force_upcast ? torch::kFloat32 : runtime.dtype;
-  p.text_encoder_->to(runtime.device, runtime.dtype);
   p.unet_->to(runtime.device, runtime.dtype);
   p.vae_->to(runtime.device, p.vae_dtype_);
   return p;
 }
 
-torch::Tensor X4UpscalePipeline::encode_text(const std::vector<std::string>& texts) {
-  std::vector<int64_t> ids;
-  for (const std::string& text : texts) {
-    const std::vector<int64_t> one = tokenizer_->input_ids(text);
-    ids.insert(ids.end(), one.begin(), one.end());
+ClipTextModel& X4UpscalePipeline::text_encoder() {
+  if (!text_encoder_) {
+    text_encoder_ = load_clip_text_model(ClipTextConfig::read(folder_->config("text_encoder")),
+                                         folder_->weights("text_encoder"), "text_encoder");
+    text_encoder_->to(runtime_.device, runtime_.dtype);
   }
-  const int64_t length = static_cast<int64_t>(ids.size() / texts.size());
-  torch::Tensor input = torch::tensor(ids, torch::kLong).view({static_cast<int64_t>(texts.size()), length});
-  return text_encoder_->forward(input.to(runtime_.device)).last_hidden_state;
+  return text_encoder_;
+}
+
+void X4UpscalePipeline::prepare_prompts(const std::vector<std::string>& texts) {
+  torch::InferenceMode inference;
+  encode_text(texts);
+  text_encoder_ = nullptr;
+  release_cached_cpu_memory();
+}
+
+// Each text's last hidden state, encoded once (one text at a time: the encoder has no padding mask, so a text's
+// embedding does not depend on its batch).
+torch::Tensor X4UpscalePipeline::encode_text(const std::vector<std::string>& texts) {
+  std::vector<torch::Tensor> embeddings;
+  for (const std::string& text : texts) {
+    torch::Tensor& cached = text_embeddings_[text];
+    if (!cached.defined()) {
+      const torch::Tensor ids = torch::tensor(tokenizer_->input_ids(text), torch::kLong).unsqueeze(0);
+      cached = text_encoder()->forward(ids.to(runtime_.device)).last_hidden_state;
+    }
+    embeddings.push_back(cached);
+  }
+  return torch::cat(embeddings);
 }
 
 torch::Tensor X4UpscalePipeline::encode_prompts(const X4Request& r, int64_t batch, bool guidance) {
@@ -113,6 +133,7 @@ torch::Tensor X4UpscalePipeline::denoise(const X4Request& r, const torch::Tensor
 }
 
 torch::Tensor X4UpscalePipeline::decode(const torch::Tensor& latents, X4Trace* trace) {
+  release_cached_cpu_memory();  // the UNet's freed maps, before the decode's larger ones
   torch::Tensor decoded = vae_->decode(latents.to(vae_dtype_) / upscale_x4::kScalingFactor, runtime_.vae);
   if (trace) trace->decoded = decoded;
   return (decoded.to(torch::kFloat32) / 2 + 0.5).clamp(0, 1).cpu();

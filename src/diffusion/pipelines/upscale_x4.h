@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -56,6 +57,10 @@ class X4UpscalePipeline {
   // Reads every component of `folder` (an x4 upscaler: model_index _class_name StableDiffusionUpscalePipeline).
   static X4UpscalePipeline load(const ModelFolder& folder, const DiffusionRuntime& runtime);
 
+  // Encodes `texts` (prompts and negative prompts of every render to come) and frees the text encoder's weights
+  // (1.4 GB for the real model); a text not prepared later loads the encoder again.
+  void prepare_prompts(const std::vector<std::string>& texts);
+
   // (B * images_per_prompt, 3, 4H, 4W) float32 CPU in [0, 1]. Throws Error for a noise level outside
   // [0, max_noise_level], prompts that do not match the batch, or an image the UNet cannot take.
   torch::Tensor run(const X4Request& request, NoiseSource& noise, const StepCallback& on_step = {},
@@ -73,6 +78,7 @@ class X4UpscalePipeline {
  private:
   X4UpscalePipeline() = default;
   torch::Tensor encode_text(const std::vector<std::string>& texts);
+  ClipTextModel& text_encoder();
   torch::Tensor encode_prompts(const X4Request& request, int64_t batch, bool guidance);
   torch::Tensor noised_image(const X4Request& request, NoiseSource& noise, int64_t copies);
   torch::Tensor denoise(const X4Request& request, const torch::Tensor& context, const torch::Tensor& image,
@@ -80,8 +86,10 @@ class X4UpscalePipeline {
   torch::Tensor decode(const torch::Tensor& latents, X4Trace* trace);
 
   DiffusionRuntime runtime_;
+  std::shared_ptr<ModelFolder> folder_;
   std::shared_ptr<ClipTokenizer> tokenizer_;
   ClipTextModel text_encoder_{nullptr};
+  std::map<std::string, torch::Tensor> text_embeddings_;  // (1, L, D) per text, on the device
   UNet2DCondition unet_{nullptr};
   AutoencoderKL vae_{nullptr};
   std::unique_ptr<Scheduler> scheduler_;
