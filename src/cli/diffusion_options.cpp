@@ -1,6 +1,7 @@
 // The main command's options: CLI11 with dgenerate's spellings, then the checks in dgenerate's spirit (each one
 // line naming the option): the model type first, then options this model type does not take, then the values.
 #include "cli/diffusion_options.h"
+#include "cli/short_aliases.h"
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -106,7 +107,7 @@ std::string first_refused_option(const std::vector<std::string>& args) {
 }
 
 // dgenerate's multi-letter short options spelled as the long ones CLI11 understands.
-std::vector<std::string> expand_aliases(const std::vector<std::string>& args) {
+std::vector<std::string> expand_dgenerate_aliases(const std::vector<std::string>& args) {
   static const std::map<std::string, std::string> aliases = {
       {"-mt", "--model-type"},     {"-rev", "--revision"},     {"-var", "--variant"},
       {"-bs", "--batch-size"},     {"-vt", "--vae-tiling"},    {"-vs", "--vae-slicing"},
@@ -117,12 +118,7 @@ std::vector<std::string> expand_aliases(const std::vector<std::string>& args) {
       {"-pp", "--post-processors"}, {"-uns", "--upscaler-noise-levels"}, {"-gs", "--guidance-scales"},
       {"-ifs", "--inference-steps"},
   };
-  std::vector<std::string> expanded;
-  for (const std::string& arg : args) {
-    const auto it = aliases.find(arg);
-    expanded.push_back(it == aliases.end() ? arg : it->second);
-  }
-  return expanded;
+  return expand_aliases(args, aliases);
 }
 
 constexpr int64_t kNotGiven = INT64_MIN;
@@ -337,7 +333,7 @@ DiffusionOptions parse_diffusion_command(const std::vector<std::string>& args) {
   diffusion_options::add_render_options(app, o, raw);
   diffusion_options::add_output_options(app, o, raw);
   app.allow_extras();
-  std::vector<std::string> reversed = diffusion_options::expand_aliases(args);
+  std::vector<std::string> reversed = diffusion_options::expand_dgenerate_aliases(args);
   const std::string refused = diffusion_options::first_refused_option(reversed);
   std::reverse(reversed.begin(), reversed.end());
   try {

@@ -36,6 +36,9 @@
 namespace uprez {
 namespace diffusion_render {
 
+// The most an untiled VAE decode may take before tiling switches itself on.
+constexpr int64_t kDecodeBudgetBytes = int64_t{4} << 30;
+
 namespace fs = std::filesystem;
 
 // dgenerate aligns every image seed down to a multiple of 8 (resizing it).
@@ -185,17 +188,19 @@ class Upscaler {
   }
 
  private:
-  // Latents are the input's size: switches tiling on (once, with a note) when their untiled decode would not fit.
+  // Latents are the input's size: switches tiling on (once, with a note) when their untiled decode would need more
+  // than kDecodeBudgetBytes or half the memory available (the rest holds the UNet, the images and the system).
   void tile_if_needed(int64_t height, int64_t width) {
     if (vae_.tiling) return;
     const int64_t needed = pipeline_.decode_bytes(o_.batch_size, height, width);
     const int64_t available = available_memory_bytes(device_);
-    if (available <= 0 || needed <= available) return;
+    const int64_t budget = available > 0 ? std::min(available / 2, kDecodeBudgetBytes) : kDecodeBudgetBytes;
+    if (needed <= budget) return;
     vae_.tiling = true;
     pipeline_.set_vae_options(vae_);
     char note[200];
-    std::snprintf(note, sizeof note, "uprez: note: the VAE decode would need about %.1f GiB, more than the %.1f GiB "
-                  "available: --vae-tiling is on\n", needed / 1073741824.0, available / 1073741824.0);
+    std::snprintf(note, sizeof note, "uprez: note: the VAE decode would need about %.1f GiB (more than %.1f GiB): "
+                  "--vae-tiling is on\n", needed / 1073741824.0, budget / 1073741824.0);
     std::cerr << note;
   }
 
@@ -450,6 +455,13 @@ void run_diffusion(const DiffusionOptions& options) {
   const ModelFolder folder = ModelFolder::open({options.model, options.revision, options.variant});
   X4UpscalePipeline pipeline = X4UpscalePipeline::load(folder, runtime);
   diffusion_render::check_noise_levels(options, pipeline.max_noise_level());
+  // Every text is encoded now and the text encoder's weights freed before the UNet and VAE need the memory.
+  std::vector<std::string> texts{""};
+  for (const DiffusionPrompt& prompt : options.prompts) {
+    texts.push_back(prompt.positive);
+    if (prompt.negative) texts.push_back(*prompt.negative);
+  }
+  pipeline.prepare_prompts(texts);
   diffusion_render::Upscaler upscaler(options, std::move(pipeline), runtime, std::move(post_processors));
   if (options.seeds_generated) {
     std::cout << "uprez: random seeds:";

@@ -2,6 +2,7 @@
 // each input through the processor chain (with the resize between pre-resize processors and the others) into
 // its planned output, stills directly and animations or videos through the frame job.
 #include "cli/image_process.h"
+#include "cli/short_aliases.h"
 
 #include <torch/torch.h>
 
@@ -234,12 +235,7 @@ std::vector<std::string> expand_short_aliases(const std::vector<std::string>& ar
       {"-fe", "--frame-end"},         {"-nf", "--no-frames"}, {"-naf", "--no-animation-file"},
       {"-ff", "--frame-format"},
   };
-  std::vector<std::string> expanded;
-  for (const std::string& arg : args) {
-    const auto it = aliases.find(arg);
-    expanded.push_back(it == aliases.end() ? arg : it->second);
-  }
-  return expanded;
+  return expand_aliases(args, aliases);
 }
 
 ImageProcessOptions parse_image_process(const std::vector<std::string>& args) {

@@ -166,7 +166,7 @@ int64_t X4UpscalePipeline::decode_bytes(int64_t batch, int64_t height, int64_t w
     largest = std::max(largest, channels[n - 1 - i] * scale * scale);
   }
   const int64_t element = runtime_.vae.slicing ? 1 : batch;
-  return element * largest * height * width * 4 /*bytes*/ * 4 /*live maps*/;
+  return element * largest * height * width * 4 /*bytes*/ * 6 /*live maps, measured*/;
 }
 
 torch::Tensor preprocess_x4_image(const Image& image, int64_t multiple) {
