@@ -20,6 +20,9 @@ class MappedFile {
   const std::string& path() const { return path_; }
   ByteView bytes() const { return {data_, size_}; }
   size_t size() const { return size_; }
+  // Lets the kernel drop the whole pages inside `range` (part of this file) from this process's memory: they are
+  // read again from the file if touched. For ranges whose bytes have been copied elsewhere.
+  void release(ByteView range) const;
 
  private:
   std::string path_;

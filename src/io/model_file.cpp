@@ -146,7 +146,8 @@ StateDict read_and_canonicalize(const MappedFile& file) {
   // Any zip archive goes to the torch reader, which explains TorchScript and other archives by their entries.
   if (starts_with_zip_magic(bytes)) return canonical_state_dict(path, read_torch_zip_checkpoint(ZipArchive(file)));
   if (has_legacy_torch_magic(bytes)) return canonical_state_dict(path, read_torch_legacy_checkpoint(file));
-  if (looks_like_safetensors(bytes)) return canonical_state_dict(path, read_safetensors(bytes, path));
+  if (looks_like_safetensors(bytes))
+    return canonical_state_dict(path, read_safetensors(bytes, path, [&](ByteView copied) { file.release(copied); }));
   fail_not_a_model_file(file);
 }
 

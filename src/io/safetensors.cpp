@@ -1,3 +1,4 @@
+#include <functional>
 #include "io/safetensors.h"
 
 #include <nlohmann/json.hpp>
@@ -33,7 +34,8 @@ std::optional<torch::ScalarType> parse_dtype(const std::string& name) {
 // Reads one header entry {"dtype": ..., "shape": [...], "data_offsets": [begin, end]} and its data.
 class TensorEntryReader {
  public:
-  TensorEntryReader(const std::string& path, ByteView data) : path_(path), data_(data) {}
+  TensorEntryReader(const std::string& path, ByteView data, const std::function<void(ByteView)>& copied)
+      : path_(path), data_(data), copied_(copied) {}
 
   torch::Tensor read(const std::string& name, const nlohmann::json& entry) const {
     if (!entry.is_object()) fail(name, "its header entry is not an object");
@@ -52,7 +54,10 @@ class TensorEntryReader {
     if (!data_.contains(offsets[0], offsets[1] - offsets[0]))
       fail(name, "its data (bytes " + std::to_string(offsets[0]) + " to " + std::to_string(offsets[1]) +
                      ") lies beyond the end of the file's data (" + std::to_string(data_.size) + " bytes)");
-    return tensor_from_bytes(data_.slice(offsets[0], *bytes), *dtype).reshape(shape);
+    const ByteView range = data_.slice(offsets[0], *bytes);
+    torch::Tensor tensor = tensor_from_bytes(range, *dtype).reshape(shape);
+    if (copied_) copied_(range);
+    return tensor;
   }
 
  private:
@@ -79,6 +84,7 @@ class TensorEntryReader {
 
   const std::string& path_;
   ByteView data_;
+  const std::function<void(ByteView)>& copied_;
 };
 
 }  // namespace safetensors
@@ -90,7 +96,7 @@ bool looks_like_safetensors(ByteView file) {
          file.data[safetensors::kLengthFieldSize] == '{';
 }
 
-StateDict read_safetensors(ByteView file, const std::string& path) {
+StateDict read_safetensors(ByteView file, const std::string& path, const std::function<void(ByteView)>& copied) {
   ByteReader reader(file, path + ": truncated safetensors file");
   const uint64_t header_size = reader.u64();
   if (header_size > safetensors::kMaxHeaderSize || header_size > reader.remaining())
@@ -109,7 +115,7 @@ StateDict read_safetensors(ByteView file, const std::string& path) {
   }
   if (!header.is_object()) throw Error(path + ": invalid safetensors header: not a JSON object");
 
-  const safetensors::TensorEntryReader entry_reader(path, reader.bytes(reader.remaining()));
+  const safetensors::TensorEntryReader entry_reader(path, reader.bytes(reader.remaining()), copied);
   StateDict tensors;
   for (const auto& [name, entry] : header.items()) {
     if (name == "__metadata__") continue;

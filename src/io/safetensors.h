@@ -3,6 +3,7 @@
 // compiled into the program).
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "io/byte_reader.h"
@@ -17,7 +18,9 @@ bool looks_like_safetensors(ByteView file);
 // All tensors of `file` (a whole file's bytes, e.g. a MappedFile's), in key order (as the safetensors library
 // lists them), copied into CPU tensors of their stored dtype. "__metadata__" is ignored. Throws
 // Error("<path>: ...") for a malformed header, an unsupported dtype, or a byte range that does not match its
-// shape or lies outside the file.
-StateDict read_safetensors(ByteView file, const std::string& path);
+// shape or lies outside the file. `copied` (optional) is told each tensor's bytes once they are copied (a mapped
+// file then lets go of those pages, so that a large file is not held twice).
+StateDict read_safetensors(ByteView file, const std::string& path,
+                           const std::function<void(ByteView)>& copied = {});
 
 }  // namespace uprez

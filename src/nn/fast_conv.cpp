@@ -7,6 +7,7 @@
 
 #include "nn/im2col_gemm.h"
 #include "nn/onednn_conv.h"
+#include "nn/skip_init.h"
 
 namespace uprez {
 
@@ -57,6 +58,7 @@ void FastConv2dImpl::reset() {
 
 void FastConv2dImpl::reset_parameters() {
   // As torch::nn::Conv2d.
+  if (SkipInit::active()) return;  // the weights are about to be loaded
   torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
   if (bias.defined()) {
     const int64_t fan_in = weight.size(1) * weight.size(2) * weight.size(3);

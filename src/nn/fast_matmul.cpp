@@ -1,5 +1,7 @@
 #include "nn/fast_matmul.h"
 
+#include "nn/skip_init.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -157,6 +159,7 @@ void FastLinearImpl::reset() {
 
 void FastLinearImpl::reset_parameters() {
   // As torch::nn::Linear: Kaiming-uniform weights (a = sqrt(5)), biases uniform in +-1/sqrt(fan_in).
+  if (SkipInit::active()) return;  // the weights are about to be loaded
   torch::NoGradGuard no_grad;
   torch::nn::init::kaiming_uniform_(weight, std::sqrt(5.0));
   if (bias.defined()) {

@@ -39,7 +39,7 @@ X4UpscalePipeline X4UpscalePipeline::load(const ModelFolder& folder, const Diffu
   p.runtime_ = runtime;
   p.folder_ = std::make_shared<ModelFolder>(folder);
   p.tokenizer_ = std::make_shared<ClipTokenizer>(ClipTokenizer::load(folder.component_dir("tokenizer")));
-  p.text_encoder();
+  // The text encoder is loaded when prompts are first encoded (prepare_prompts frees it again).
   p.unet_ = load_unet(UNetConfig::read(folder.config("unet")), folder.weights("unet"), "unet");
   p.vae_ = load_autoencoder_kl(VaeConfig::read(folder.config("vae")), folder.weights("vae"), "vae");
   p.scheduler_ = make_scheduler(folder.component_class("scheduler"),

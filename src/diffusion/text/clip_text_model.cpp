@@ -111,7 +111,7 @@ ClipTextOutput ClipTextModelImpl::forward(const torch::Tensor& input_ids) {
 
 ClipTextModel load_clip_text_model(const ClipTextConfig& config, StateDict weights, const std::string& what) {
   weights.erase("text_model.embeddings.position_ids");
-  return loaded(ClipTextModel(config), weights, what);
+  return loaded<ClipTextModel>(config, std::move(weights), what);
 }
 
 }  // namespace uprez

@@ -95,8 +95,8 @@ torch::Tensor UNet2DConditionImpl::forward(const torch::Tensor& sample, const to
   return conv_out->forward(group_norm_silu(conv_norm_out, x));
 }
 
-UNet2DCondition load_unet(const UNetConfig& config, const StateDict& weights, const std::string& what) {
-  return loaded(UNet2DCondition(config), weights, what);
+UNet2DCondition load_unet(const UNetConfig& config, StateDict weights, const std::string& what) {
+  return loaded<UNet2DCondition>(config, std::move(weights), what);
 }
 
 }  // namespace uprez

@@ -47,6 +47,6 @@ class UNet2DConditionImpl : public torch::nn::Module {
 TORCH_MODULE(UNet2DCondition);
 
 // The model with `weights` loaded; throws Error naming `what` and the key.
-UNet2DCondition load_unet(const UNetConfig& config, const StateDict& weights, const std::string& what);
+UNet2DCondition load_unet(const UNetConfig& config, StateDict weights, const std::string& what);
 
 }  // namespace uprez

@@ -102,7 +102,7 @@ torch::Tensor AutoencoderKLImpl::encode_moments(const torch::Tensor& x) {
 
 AutoencoderKL load_autoencoder_kl(const VaeConfig& config, StateDict weights, const std::string& what) {
   autoencoder_kl::rename_deprecated_attention(weights);
-  return loaded(AutoencoderKL(config), weights, what);
+  return loaded<AutoencoderKL>(config, std::move(weights), what);
 }
 
 }  // namespace uprez
