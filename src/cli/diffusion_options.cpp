@@ -1,6 +1,7 @@
 // The main command's options: CLI11 with dgenerate's spellings, then the checks in dgenerate's spirit (each one
 // line naming the option): the model type first, then options this model type does not take, then the values.
 #include "cli/diffusion_options.h"
+#include "cli/parse_command_line.h"
 #include "cli/short_aliases.h"
 
 #include <CLI/CLI.hpp>
@@ -333,16 +334,9 @@ DiffusionOptions parse_diffusion_command(const std::vector<std::string>& args) {
   diffusion_options::add_render_options(app, o, raw);
   diffusion_options::add_output_options(app, o, raw);
   app.allow_extras();
-  std::vector<std::string> reversed = diffusion_options::expand_dgenerate_aliases(args);
-  const std::string refused = diffusion_options::first_refused_option(reversed);
-  std::reverse(reversed.begin(), reversed.end());
-  try {
-    app.parse(reversed);
-  } catch (const CLI::CallForHelp&) {
-    throw HelpRequested(app.help(), 0);
-  } catch (const CLI::ParseError& e) {
-    throw Error(e.what());
-  }
+  const std::vector<std::string> expanded = diffusion_options::expand_dgenerate_aliases(args);
+  const std::string refused = diffusion_options::first_refused_option(expanded);
+  parse_command_line(app, expanded);
   o.model_type = diffusion_options::checked_model_type(raw.model_type);
   if (!refused.empty()) throw Error(refused);
   diffusion_options::check_extras(app.remaining());

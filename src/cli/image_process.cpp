@@ -2,6 +2,7 @@
 // each input through the processor chain (with the resize between pre-resize processors and the others) into
 // its planned output, stills directly and animations or videos through the frame job.
 #include "cli/image_process.h"
+#include "cli/parse_command_line.h"
 #include "cli/short_aliases.h"
 
 #include <torch/torch.h>
@@ -246,15 +247,7 @@ ImageProcessOptions parse_image_process(const std::vector<std::string>& args) {
   image_process::add_job_options(app, options, raw);
   image_process::add_frame_options(app, options, raw);
   image_process::add_video_options(app, options);
-  std::vector<std::string> reversed = expand_short_aliases(args);
-  std::reverse(reversed.begin(), reversed.end());
-  try {
-    app.parse(reversed);
-  } catch (const CLI::CallForHelp&) {
-    throw HelpRequested(app.help(), 0);
-  } catch (const CLI::ParseError& e) {
-    throw Error(e.what());
-  }
+  parse_command_line(app, expand_short_aliases(args));
   if (raw.frame_end >= 0) options.frame_end = raw.frame_end;
   // The device before the resize, the order in which the command has always reported them.
   parse_device(options.device, "--device");

@@ -16,7 +16,7 @@ namespace fast_conv {
 namespace F = torch::nn::functional;
 
 // Plain (NCHW) inputs larger than this do not take the Winograd path (see forward_tensor).
-constexpr int64_t kMaxPlainWinogradBytes = int64_t{128} << 20;
+constexpr int64_t kMaxPlainWinogradBytes = int64_t{64} << 20;
 
 bool zero_padding_mode(const torch::nn::Conv2dOptions& options) {
   return c10::get_if<torch::enumtype::kZeros>(&options.padding_mode()) != nullptr;

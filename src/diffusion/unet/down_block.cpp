@@ -9,6 +9,16 @@ TransformerOptions transformer_for(const TransformerOptions& base, int64_t chann
   return t;
 }
 
+torch::nn::ModuleList add_transformers(torch::nn::Module& block, const UNetBlockOptions& o,
+                                       std::vector<Transformer2D>& typed) {
+  torch::nn::ModuleList list = block.register_module("attentions", torch::nn::ModuleList());
+  for (int64_t i = 0; i < o.layers; ++i) {
+    typed.push_back(Transformer2D(transformer_for(o.transformer, o.out_channels)));
+    list->push_back(typed.back());
+  }
+  return list;
+}
+
 UNetDownBlockImpl::UNetDownBlockImpl(const UNetBlockOptions& o) {
   resnets = register_module("resnets", torch::nn::ModuleList());
   for (int64_t i = 0; i < o.layers; ++i) {
@@ -16,13 +26,7 @@ UNetDownBlockImpl::UNetDownBlockImpl(const UNetBlockOptions& o) {
     resnets_.push_back(ResnetBlock2D(r));
     resnets->push_back(resnets_.back());
   }
-  if (o.with_attention) {
-    attentions = register_module("attentions", torch::nn::ModuleList());
-    for (int64_t i = 0; i < o.layers; ++i) {
-      attentions_.push_back(Transformer2D(transformer_for(o.transformer, o.out_channels)));
-      attentions->push_back(attentions_.back());
-    }
-  }
+  if (o.with_attention) attentions = add_transformers(*this, o, attentions_);
   if (o.add_sampler) {
     downsamplers = register_module("downsamplers", torch::nn::ModuleList());
     downsampler_ = Downsample2D(o.out_channels, o.out_channels, o.downsample_padding);

@@ -45,4 +45,9 @@ TORCH_MODULE(UNetDownBlock);
 // The transformer of a block with `channels` channels and `heads` heads.
 TransformerOptions transformer_for(const TransformerOptions& base, int64_t channels);
 
+// Registers `options.layers` spatial transformers of the block's width as `block`'s "attentions" list (kept in
+// `typed` for calling); returns the list.
+torch::nn::ModuleList add_transformers(torch::nn::Module& block, const UNetBlockOptions& options,
+                                       std::vector<Transformer2D>& typed);
+
 }  // namespace uprez

@@ -10,13 +10,7 @@ UNetUpBlockImpl::UNetUpBlockImpl(const UNetBlockOptions& o) {
     resnets_.push_back(ResnetBlock2D(ResnetBlockOptions{input + skip, o.out_channels, o.temb_channels, o.groups, o.eps}));
     resnets->push_back(resnets_.back());
   }
-  if (o.with_attention) {
-    attentions = register_module("attentions", torch::nn::ModuleList());
-    for (int64_t i = 0; i < o.layers; ++i) {
-      attentions_.push_back(Transformer2D(transformer_for(o.transformer, o.out_channels)));
-      attentions->push_back(attentions_.back());
-    }
-  }
+  if (o.with_attention) attentions = add_transformers(*this, o, attentions_);
   if (o.add_sampler) {
     upsamplers = register_module("upsamplers", torch::nn::ModuleList());
     upsampler_ = Upsample2D(o.out_channels, o.out_channels);
