@@ -462,6 +462,7 @@ void run_diffusion(const DiffusionOptions& options) {
     if (prompt.negative) texts.push_back(*prompt.negative);
   }
   pipeline.prepare_prompts(texts);
+  pipeline.load_networks();
   diffusion_render::Upscaler upscaler(options, std::move(pipeline), runtime, std::move(post_processors));
   if (options.seeds_generated) {
     std::cout << "uprez: random seeds:";

@@ -40,18 +40,39 @@ X4UpscalePipeline X4UpscalePipeline::load(const ModelFolder& folder, const Diffu
   p.folder_ = std::make_shared<ModelFolder>(folder);
   p.tokenizer_ = std::make_shared<ClipTokenizer>(ClipTokenizer::load(folder.component_dir("tokenizer")));
   // The text encoder is loaded when prompts are first encoded (prepare_prompts frees it again).
-  p.unet_ = load_unet(UNetConfig::read(folder.config("unet")), folder.weights("unet"), "unet");
-  p.vae_ = load_autoencoder_kl(VaeConfig::read(folder.config("vae")), folder.weights("vae"), "vae");
+  // Configs are checked now; the weights load at first use, after the prompts (the text encoder's weights are
+  // then gone: the two largest networks are never in memory together).
+  p.unet_config_ = UNetConfig::read(folder.config("unet"));
+  p.vae_config_ = VaeConfig::read(folder.config("vae"));
   p.scheduler_ = make_scheduler(folder.component_class("scheduler"),
                                 folder.config("scheduler", "scheduler_config.json"));
   JsonConfig low_res = folder.config("low_res_scheduler", "scheduler_config.json");
   p.low_res_scheduler_ = std::make_shared<DdpmScheduler>(DdpmScheduler::from_config(low_res));
   p.max_noise_level_ = folder.model_index().value("max_noise_level", int64_t{350});
   const bool half = runtime.dtype == torch::kHalf;
-  p.vae_dtype_ = half && p.vae_->config().force_upcast ? torch::kFloat32 : runtime.dtype;
-  p.unet_->to(runtime.device, runtime.dtype);
-  p.vae_->to(runtime.device, p.vae_dtype_);
+  p.vae_dtype_ = half && p.vae_config_.force_upcast ? torch::kFloat32 : runtime.dtype;
   return p;
+}
+
+UNet2DCondition& X4UpscalePipeline::unet() {
+  if (!unet_) {
+    unet_ = load_unet(unet_config_, folder_->weights("unet"), "unet");
+    unet_->to(runtime_.device, runtime_.dtype);
+  }
+  return unet_;
+}
+
+AutoencoderKL& X4UpscalePipeline::vae() {
+  if (!vae_) {
+    vae_ = load_autoencoder_kl(vae_config_, folder_->weights("vae"), "vae");
+    vae_->to(runtime_.device, vae_dtype_);
+  }
+  return vae_;
+}
+
+void X4UpscalePipeline::load_networks() {
+  unet();
+  vae();
 }
 
 ClipTextModel& X4UpscalePipeline::text_encoder() {
@@ -109,7 +130,7 @@ torch::Tensor X4UpscalePipeline::denoise(const X4Request& r, const torch::Tensor
                                          NoiseSource& noise, const StepCallback& on_step, X4Trace* trace) {
   const bool guidance = r.guidance_scale > 1.0;
   const int64_t batch = r.image.size(0) * r.images_per_prompt;
-  const int64_t channels = vae_->config().latent_channels;
+  const int64_t channels = vae_config_.latent_channels;
   torch::Tensor latents = noise.randn({batch, channels, r.image.size(2), r.image.size(3)}, "initial_latents")
                               .to(runtime_.device, runtime_.dtype) *
                           scheduler_->init_noise_sigma();
@@ -119,7 +140,7 @@ torch::Tensor X4UpscalePipeline::denoise(const X4Request& r, const torch::Tensor
     const int64_t t = timesteps[i];
     torch::Tensor input = scheduler_->scale_model_input(guidance ? torch::cat({latents, latents}) : latents, t);
     const torch::Tensor timestep = torch::tensor({t}, torch::dtype(torch::kLong).device(runtime_.device));
-    torch::Tensor prediction = unet_->forward(torch::cat({input, image}, 1), timestep, context, labels);
+    torch::Tensor prediction = unet()->forward(torch::cat({input, image}, 1), timestep, context, labels);
     if (trace && i == 0) trace->first_unet_output = prediction;
     if (guidance) {
       std::vector<torch::Tensor> halves = prediction.chunk(2);
@@ -134,7 +155,7 @@ torch::Tensor X4UpscalePipeline::denoise(const X4Request& r, const torch::Tensor
 
 torch::Tensor X4UpscalePipeline::decode(const torch::Tensor& latents, X4Trace* trace) {
   release_cached_cpu_memory();  // the UNet's freed maps, before the decode's larger ones
-  torch::Tensor decoded = vae_->decode(latents.to(vae_dtype_) / upscale_x4::kScalingFactor, runtime_.vae);
+  torch::Tensor decoded = vae()->decode(latents.to(vae_dtype_) / upscale_x4::kScalingFactor, runtime_.vae);
   if (trace) trace->decoded = decoded;
   return (decoded.to(torch::kFloat32) / 2 + 0.5).clamp(0, 1).cpu();
 }
@@ -158,7 +179,7 @@ torch::Tensor X4UpscalePipeline::run(const X4Request& r, NoiseSource& noise, con
 }
 
 int64_t X4UpscalePipeline::decode_bytes(int64_t batch, int64_t height, int64_t width) const {
-  const std::vector<int64_t>& channels = vae_->config().block_out_channels;
+  const std::vector<int64_t>& channels = vae_config_.block_out_channels;
   const size_t n = channels.size();
   int64_t largest = 0;
   for (size_t i = 0; i < n; ++i) {

@@ -54,12 +54,15 @@ using StepCallback = std::function<void(int64_t, int64_t)>;
 
 class X4UpscalePipeline {
  public:
-  // Reads every component of `folder` (an x4 upscaler: model_index _class_name StableDiffusionUpscalePipeline).
+  // Reads the configs, tokenizer and schedulers of `folder` (an x4 upscaler: model_index _class_name
+  // StableDiffusionUpscalePipeline); each network's weights load when it is first needed.
   static X4UpscalePipeline load(const ModelFolder& folder, const DiffusionRuntime& runtime);
 
   // Encodes `texts` (prompts and negative prompts of every render to come) and frees the text encoder's weights
   // (1.4 GB for the real model); a text not prepared later loads the encoder again.
   void prepare_prompts(const std::vector<std::string>& texts);
+  // Loads the UNet's and the VAE's weights now (else at first use), so that their errors come before any render.
+  void load_networks();
 
   // (B * images_per_prompt, 3, 4H, 4W) float32 CPU in [0, 1]. Throws Error for a noise level outside
   // [0, max_noise_level], prompts that do not match the batch, or an image the UNet cannot take.
@@ -68,7 +71,7 @@ class X4UpscalePipeline {
 
   int64_t max_noise_level() const { return max_noise_level_; }
   // VAE scale factor: inputs are floored to a multiple of it.
-  int64_t image_multiple() const { return vae_->config().scale_factor(); }
+  int64_t image_multiple() const { return vae_config_.scale_factor(); }
   void set_scheduler(std::unique_ptr<Scheduler> scheduler) { scheduler_ = std::move(scheduler); }
   const Scheduler& scheduler() const { return *scheduler_; }
   void set_vae_options(const VaeDecodeOptions& options) { runtime_.vae = options; }
@@ -79,6 +82,8 @@ class X4UpscalePipeline {
   X4UpscalePipeline() = default;
   torch::Tensor encode_text(const std::vector<std::string>& texts);
   ClipTextModel& text_encoder();
+  UNet2DCondition& unet();
+  AutoencoderKL& vae();
   torch::Tensor encode_prompts(const X4Request& request, int64_t batch, bool guidance);
   torch::Tensor noised_image(const X4Request& request, NoiseSource& noise, int64_t copies);
   torch::Tensor denoise(const X4Request& request, const torch::Tensor& context, const torch::Tensor& image,
@@ -90,6 +95,8 @@ class X4UpscalePipeline {
   std::shared_ptr<ClipTokenizer> tokenizer_;
   ClipTextModel text_encoder_{nullptr};
   std::map<std::string, torch::Tensor> text_embeddings_;  // (1, L, D) per text, on the device
+  UNetConfig unet_config_;
+  VaeConfig vae_config_;
   UNet2DCondition unet_{nullptr};
   AutoencoderKL vae_{nullptr};
   std::unique_ptr<Scheduler> scheduler_;
