@@ -13,7 +13,8 @@
 #                                  bash ../shared/reference/diffusers/setup_site.sh   # DEST=/tmp/diffref/site
 #              UPREZ_COMPARE_RUNS  which columns to measure (default "netlib openblas uprez"; "": only print the
 #                                  table of the logs already in UPREZ_COMPARE_LOGS)
-#              UPREZ_WAIT_QUIET=1  before each measurement, wait until no compiler (cc1plus) runs on this machine
+#              UPREZ_WAIT_QUIET=1  before each measurement, wait until no compiler (cc1plus) runs on this machine and
+#                                  its CPUs are at least 90 % idle over 5 s
 #              UPREZ_COMPARE_LOGS  folder for the raw outputs (default: a new folder under /tmp, printed at the end)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,12 +46,21 @@ if [[ " $runs " == *" uprez "* && ! -x $uprez_bench ]]; then
   runs=${runs//uprez/}
 fi
 
-# Waits (UPREZ_WAIT_QUIET=1) until no compiler runs, then prints the load average as a comment line.
-wait_quiet() {
-  if [ "${UPREZ_WAIT_QUIET:-0}" = 1 ]; then
-    while [ "$(pgrep -c cc1plus || true)" != 0 ]; do sleep 10; done
+# Per cent of CPU time busy over the next 5 s (all CPUs, from /proc/stat).
+cpu_busy() {
+  local a b
+  a=$(head -1 /proc/stat); sleep 5; b=$(head -1 /proc/stat)
+  echo "$a $b" | awk '{ for (i = 2; i <= 11; i++) { t += $(i + 11) - $i } idle = $(16) + $(17) - $5 - $6
+    printf "%d\n", 100 * (t - idle) / t }'
+}
+
+# Prints the load as a comment line; first, with "start" and UPREZ_WAIT_QUIET=1, waits until no compiler runs and
+# the CPUs are idle.
+note_load() {
+  if [ "$1" = start ] && [ "${UPREZ_WAIT_QUIET:-0}" = 1 ]; then
+    while [ "$(pgrep -c cc1plus || true)" != 0 ] || [ "$(cpu_busy)" -ge 10 ]; do sleep 10; done
   fi
-  echo "# $1: load average $(cut -d' ' -f1-3 /proc/loadavg), compilers running $(pgrep -c cc1plus || true)"
+  echo "# $2, $1: load average $(cut -d' ' -f1-3 /proc/loadavg), compilers running $(pgrep -c cc1plus || true)"
 }
 
 # diffusers' whole pipeline at one latent size: run NAME SIZE STEPS; raw output in $logs/NAME_SIZE.log.
@@ -131,9 +141,9 @@ for spec in "${specs[@]}"; do
   [[ $spec == *:* ]] && steps=${spec##*:}
   [ "$steps" -ge 2 ] || fail "latent $size: steps $steps; at least 2 (the first UNet call is warm-up)"
   for name in $runs; do
-    wait_quiet "$name, latent $size, $steps steps, $threads threads, start"
+    note_load start "$name, latent $size, $steps steps, $threads threads"
     if [ "$name" = uprez ]; then run_uprez "$name" "$size" "$steps"; else run_diffusers "$name" "$size" "$steps"; fi
-    wait_quiet "$name, latent $size, end"
+    note_load end "$name, latent $size"
   done
 done
 
