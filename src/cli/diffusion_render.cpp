@@ -19,6 +19,7 @@
 #include "cli/frame_job.h"
 #include "cli/help_requested.h"
 #include "cli/progress_bar.h"
+#include "core/caching_cpu_allocator.h"
 #include "core/device.h"
 #include "core/error.h"
 #include "core/interrupt.h"
@@ -446,6 +447,8 @@ int64_t count_renders(const DiffusionOptions& o) {
 }  // namespace diffusion_render
 
 void run_diffusion(const DiffusionOptions& options) {
+  // A UNet frees maps of dozens of sizes: a 4 GiB cache of them costs more memory than the reuse saves.
+  limit_cached_cpu_memory(size_t{1} << 30);
   torch::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   diffusion_render::check_image_seeds(options);
   std::vector<std::unique_ptr<Processor>> post_processors;

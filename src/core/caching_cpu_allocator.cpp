@@ -57,6 +57,20 @@ class CachingCpuAllocator final : public c10::Allocator {
     return cached_bytes_;
   }
 
+  // A new cap, evicting what lies beyond it.
+  void set_cap(size_t bytes) {
+    std::list<Block> evicted;
+    {
+      const std::lock_guard<std::mutex> lock(mutex_);
+      cap_ = bytes;
+      while (cached_bytes_ > cap_) {
+        cached_bytes_ -= cache_.back().size;
+        evicted.splice(evicted.end(), cache_, std::prev(cache_.end()));
+      }
+    }
+    for (const Block& block : evicted) std::free(block.base);
+  }
+
   void release_all() const {
     std::list<Block> blocks;
     {
@@ -104,7 +118,7 @@ class CachingCpuAllocator final : public c10::Allocator {
     std::list<Block> evicted;
     {
       const std::lock_guard<std::mutex> lock(mutex_);
-      if (size < kSmallest || size > cap_) {
+      if (size < kSmallest || size > cap_) {  // cap_ is read under the mutex (set_cap)
         evicted.push_back({size, base});
       } else {
         cache_.push_front({size, base});
@@ -145,6 +159,11 @@ size_t cached_cpu_bytes() { return caching_cpu_allocator::installed ? caching_cp
 
 void release_cached_cpu_memory() {
   if (caching_cpu_allocator::installed) caching_cpu_allocator::installed->release_all();
+}
+
+void limit_cached_cpu_memory(size_t bytes) {
+  if (caching_cpu_allocator::installed && !std::getenv("UPREZ_CPU_CACHE_MB"))
+    caching_cpu_allocator::installed->set_cap(bytes);
 }
 
 }  // namespace uprez

@@ -18,5 +18,8 @@ size_t cached_cpu_bytes();
 
 // Returns every cached block to the system.
 void release_cached_cpu_memory();
+// Lowers the cap to `bytes` (evicting what lies beyond), unless $UPREZ_CPU_CACHE_MB set it: for work whose many
+// different block sizes would fill a large cache with blocks that are never reused (a diffusion UNet).
+void limit_cached_cpu_memory(size_t bytes);
 
 }  // namespace uprez

@@ -134,6 +134,21 @@ TEST(DiffusionBlocks, GegluFeedForward) {
   EXPECT_LT(max_diff(ff->forward(x), F::linear(hidden, out->weight, out->bias)), 1e-5);
 }
 
+TEST(DiffusionBlocks, GegluFeedForwardInTokenChunks) {
+  torch::InferenceMode guard;
+  torch::manual_seed(8);
+  FeedForward ff(8);
+  randomize(*ff);
+  const torch::Tensor x = torch::randn({2, 150001, 8});  // 300,002 tokens: more than one 64 MiB chunk of 2 x 32
+  auto geglu = ff->net[0]->as<GegluImpl>();
+  auto out = ff->net[2]->as<FastLinearImpl>();
+  const torch::Tensor p = F::linear(x, geglu->proj->weight, geglu->proj->bias);
+  const torch::Tensor hidden = p.narrow(-1, 0, 32) * F::gelu(p.narrow(-1, 32, 32));
+  const torch::Tensor y = ff->forward(x);
+  EXPECT_EQ(y.sizes(), x.sizes());
+  EXPECT_LT(max_diff(y, F::linear(hidden, out->weight, out->bias)), 1e-5);
+}
+
 TEST(DiffusionBlocks, TimestepFeaturesFollowDiffusers) {
   const torch::Tensor t = torch::tensor({0.0f, 1.0f, 999.0f});
   const torch::Tensor emb = timestep_features(t, 7, true, 1);
