@@ -85,6 +85,16 @@ TEST(UpscaleX4, BatchOfImagesPerPromptAndSlicing) {
   EXPECT_LT((p.run(r, second) - batched).abs().max().item<double>(), 1e-5);
 }
 
+TEST(UpscaleX4, UNetCallsSplitByMemoryBudgetGiveTheSameImage) {
+  UPREZ_REQUIRE_PATH(model_dir());
+  SeededNoise first(9), second(9);
+  const torch::Tensor whole = pipeline().run(request(), first);
+  DiffusionRuntime runtime;
+  runtime.unet_map_budget = 1;  // one batch entry per UNet call
+  X4UpscalePipeline split = X4UpscalePipeline::load(ModelFolder::open({model_dir(), "", ""}), runtime);
+  EXPECT_LT((split.run(request(), second) - whole).abs().max().item<double>(), 1e-5);
+}
+
 TEST(UpscaleX4, RequestErrorsAreOneLine) {
   UPREZ_REQUIRE_PATH(model_dir());
   X4UpscalePipeline p = pipeline();

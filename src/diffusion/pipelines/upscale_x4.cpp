@@ -126,6 +126,22 @@ torch::Tensor X4UpscalePipeline::noised_image(const X4Request& r, NoiseSource& n
   return noised.repeat({copies, 1, 1, 1});
 }
 
+torch::Tensor X4UpscalePipeline::predict(const torch::Tensor& sample, const torch::Tensor& timestep,
+                                         const torch::Tensor& context, const torch::Tensor& labels) {
+  // Large latents go through a few batch entries at a time (DiffusionRuntime::unet_map_budget).
+  const int64_t batch = sample.size(0);
+  const int64_t map_bytes = unet_config_.block_out_channels[0] * sample.size(2) * sample.size(3) * 4;
+  const int64_t per_call = std::max<int64_t>(1, runtime_.unet_map_budget / std::max<int64_t>(1, map_bytes));
+  if (per_call >= batch) return unet()->forward(sample, timestep, context, labels);
+  std::vector<torch::Tensor> parts;
+  for (int64_t first = 0; first < batch; first += per_call) {
+    const int64_t n = std::min(per_call, batch - first);
+    parts.push_back(unet()->forward(sample.narrow(0, first, n), timestep, context.narrow(0, first, n),
+                                    labels.narrow(0, first, n)));
+  }
+  return torch::cat(parts);
+}
+
 torch::Tensor X4UpscalePipeline::denoise(const X4Request& r, const torch::Tensor& context, const torch::Tensor& image,
                                          NoiseSource& noise, const StepCallback& on_step, X4Trace* trace) {
   const bool guidance = r.guidance_scale > 1.0;
@@ -140,7 +156,7 @@ torch::Tensor X4UpscalePipeline::denoise(const X4Request& r, const torch::Tensor
     const int64_t t = timesteps[i];
     torch::Tensor input = scheduler_->scale_model_input(guidance ? torch::cat({latents, latents}) : latents, t);
     const torch::Tensor timestep = torch::tensor({t}, torch::dtype(torch::kLong).device(runtime_.device));
-    torch::Tensor prediction = unet()->forward(torch::cat({input, image}, 1), timestep, context, labels);
+    torch::Tensor prediction = predict(torch::cat({input, image}, 1), timestep, context, labels);
     if (trace && i == 0) trace->first_unet_output = prediction;
     if (guidance) {
       std::vector<torch::Tensor> halves = prediction.chunk(2);

@@ -28,6 +28,10 @@ struct DiffusionRuntime {
   torch::Device device = torch::kCPU;
   torch::Dtype dtype = torch::kFloat32;
   VaeDecodeOptions vae;
+  // The most bytes of the UNet's widest map (block_out_channels[0] channels at the latent size) one UNet call may
+  // hold: larger latents go through a few batch entries at a time (the guidance pair of a 512 px latent would
+  // otherwise hold twice the activations at once); each entry's result is the same.
+  int64_t unet_map_budget = int64_t{128} << 20;
 };
 
 struct X4Request {
@@ -86,6 +90,8 @@ class X4UpscalePipeline {
   AutoencoderKL& vae();
   torch::Tensor encode_prompts(const X4Request& request, int64_t batch, bool guidance);
   torch::Tensor noised_image(const X4Request& request, NoiseSource& noise, int64_t copies);
+  torch::Tensor predict(const torch::Tensor& sample, const torch::Tensor& timestep, const torch::Tensor& context,
+                        const torch::Tensor& labels);
   torch::Tensor denoise(const X4Request& request, const torch::Tensor& context, const torch::Tensor& image,
                         NoiseSource& noise, const StepCallback& on_step, X4Trace* trace);
   torch::Tensor decode(const torch::Tensor& latents, X4Trace* trace);
